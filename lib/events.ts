@@ -1,0 +1,40 @@
+import type { EventError, Logger, PasswordResetEvent } from './types';
+
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** An event before the emitter stamps it with `at`. */
+export type EventInput = Without<PasswordResetEvent, 'at'>;
+
+// Tokens are 43 base64url characters; bcrypt hashes start with $2a$/$2b$/$2y$. Neither may leave through an error message.
+const SECRET_PATTERNS = [/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, /[A-Za-z0-9_-]{43,}/g];
+
+/** An error reduced to what an event may carry: name, a scrubbed message and an HTTP status. */
+export function toEventError(error: unknown): EventError {
+  const source = error instanceof Error ? error : new Error(String(error));
+  let message = source.message;
+  for (const pattern of SECRET_PATTERNS) message = message.replace(pattern, '[redacted]');
+  const status = (source as { code?: unknown; status?: unknown }).status ?? (source as { code?: unknown }).code;
+  return { name: source.name, message, ...(typeof status === 'number' ? { status } : {}) };
+}
+
+/** Delivers events to `hooks.onEvent`; a throwing hook is logged and never breaks the flow. */
+export class EventSink {
+  constructor(
+    private readonly onEvent: ((event: PasswordResetEvent) => void | Promise<void>) | undefined,
+    private readonly logger: Logger | false,
+  ) {}
+
+  emit(input: EventInput): void {
+    if (!this.onEvent) return;
+    const event = { ...input, at: new Date() } as PasswordResetEvent;
+    try {
+      const result = this.onEvent(event);
+      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.hookFailed(error));
+    } catch (error) {
+      this.hookFailed(error);
+    }
+  }
+
+  private hookFailed(error: unknown): void {
+    if (this.logger) this.logger.warn(`[express-password-reset] hooks.onEvent threw: ${toEventError(error).message}`);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Defaults, in one place. `resolveOptions` validates the options once and
+ * computes everything the request path needs (parsed TTL, compiled schemas,
+ * templates, stores), so handlers only read precomputed values.
+ */
+import bcrypt from 'bcrypt';
+import { parseDuration } from './duration';
+import { OutboxMailer } from './outbox-mailer';
+import { MemoryTokenStore } from './memory-store';
+import { BCRYPT_MAX_BYTES, type ResolvedPasswordPolicy } from './password-policy';
+import { buildSchemas, type RequestSchemas } from './schemas';
+import { EmailRenderer } from './templates';
+import type { Mailer } from './mailer';
+import type { TokenStore } from './token-store';
+import type { HookOptions, LimitOptions, Logger, PasswordResetOptions, RateLimitName, RateLimitOptions, User, UserAdapter } from './types';
+import { validateOptions } from './validations';
+
+export const DEFAULT_LIMITS: Record<RateLimitName, LimitOptions> = {
+  forgot: { windowMs: 15 * 60_000, limit: 20 },
+  verify: { windowMs: 15 * 60_000, limit: 60 },
+  reset: { windowMs: 15 * 60_000, limit: 20 },
+  perEmail: { windowMs: 60 * 60_000, limit: 5 },
+};
+
+export interface ResolvedRateLimits {
+  limits: Record<RateLimitName, LimitOptions | false>;
+  store?: RateLimitOptions['store'];
+}
+
+export interface ResolvedOptions {
+  users: UserAdapter;
+  buildLink: (token: string, user: User) => string;
+  store: TokenStore;
+  mailer: Mailer;
+  tokenTtlMs: number;
+  policy: ResolvedPasswordPolicy;
+  hashPassword: (password: string) => Promise<string>;
+  rateLimit: ResolvedRateLimits | false;
+  code?: { digits: number; maxAttempts: number };
+  hooks: HookOptions;
+  renderer: EmailRenderer;
+  sendChangedNotice: boolean;
+  notifyUnknown: boolean;
+  schemas: RequestSchemas;
+  pages: PasswordResetOptions['pages'];
+  openapi: boolean;
+  logger: Logger | false;
+  now: () => Date;
+}
+
+function linkBuilder(resetUrl: PasswordResetOptions['resetUrl']): ResolvedOptions['buildLink'] {
+  if (typeof resetUrl === 'function') return resetUrl;
+  const base = new URL(resetUrl);
+  return (token) => {
+    const url = new URL(base);
+    url.searchParams.set('token', token);
+    return url.toString();
+  };
+}
+
+/** Validates `options` and fills in every default. */
+export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
+  validateOptions(options);
+  const logger = options.logger === undefined ? console : options.logger;
+  const rounds = options.bcryptRounds ?? 12;
+  const code = options.code?.enabled ? { digits: options.code.digits ?? 6, maxAttempts: options.code.maxAttempts ?? 5 } : undefined;
+  const rateLimit = options.rateLimit === false ? false : {
+    limits: {
+      forgot: options.rateLimit?.forgot ?? DEFAULT_LIMITS.forgot,
+      verify: options.rateLimit?.verify ?? DEFAULT_LIMITS.verify,
+      reset: options.rateLimit?.reset ?? DEFAULT_LIMITS.reset,
+      perEmail: options.rateLimit?.perEmail ?? DEFAULT_LIMITS.perEmail,
+    },
+    store: options.rateLimit?.store,
+  };
+
+  const resolved: ResolvedOptions = {
+    users: options.users,
+    buildLink: linkBuilder(options.resetUrl),
+    store: options.store ?? defaultStore(options, logger),
+    mailer: options.mailer ?? defaultMailer(options, logger),
+    tokenTtlMs: parseDuration('tokenTtl', options.tokenTtl ?? '30m'),
+    policy: {
+      minLength: options.password?.minLength ?? 8,
+      maxLength: options.password?.maxLength ?? 64,
+      minStrength: options.password?.minStrength,
+      blockCommon: options.password?.blockCommon ?? true,
+      maxBytes: options.hashPassword ? undefined : BCRYPT_MAX_BYTES,
+      isBreached: options.password?.isBreached,
+      validate: options.password?.validate,
+    },
+    hashPassword: options.hashPassword ?? ((password) => bcrypt.hash(password, rounds)),
+    rateLimit,
+    code,
+    hooks: options.hooks ?? {},
+    renderer: new EmailRenderer(options.emails?.appName ?? 'Your account', options.emails?.templates),
+    sendChangedNotice: options.emails?.sendChangedNotice ?? true,
+    notifyUnknown: options.emails?.notifyUnknown ?? false,
+    schemas: buildSchemas(code?.digits),
+    pages: options.pages ?? false,
+    openapi: options.openapi ?? false,
+    logger,
+    now: options.now ?? (() => new Date()),
+  };
+  warnAboutDevelopmentDefaults(options, logger);
+  return resolved;
+}
+
+function defaultStore(options: PasswordResetOptions, _logger: Logger | false): TokenStore {
+  const now = options.now;
+  return new MemoryTokenStore(now ? { now: () => now().getTime() } : {});
+}
+
+function defaultMailer(_options: PasswordResetOptions, logger: Logger | false): Mailer {
+  return new OutboxMailer({ logger });
+}
+
+function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Logger | false): void {
+  if (process.env.NODE_ENV !== 'production' || !logger) return;
+  const parts: string[] = [];
+  if (!options.store && !options.mongoose) parts.push('tokens are kept in memory (lost on restart, not shared between instances): set "mongoose" or "store"');
+  if (!options.mailer && !options.sendgrid) parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
+  if (parts.length > 0) logger.warn(`[express-password-reset] NODE_ENV=production but ${parts.join('; and ')}.`);
+}

@@ -1,0 +1,78 @@
+/**
+ * The limits, built on express-rate-limit: one limiter per endpoint keyed by
+ * IP (over the limit: 429), and a per-email counter on an express-rate-limit
+ * store that `/forgot` consults after it has answered (over the limit: nothing
+ * is sent, and the client cannot tell).
+ */
+import { createHash } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { MemoryStore, rateLimit, type Options as RateLimitOptions, type Store } from 'express-rate-limit';
+import { PasswordResetError } from './errors';
+import type { EventSink } from './events';
+import type { ResolvedRateLimits } from './options';
+import type { LimitOptions, RateLimitName } from './types';
+import { sendError } from './responses';
+
+export interface Limiters {
+  forgot?: RequestHandler;
+  verify?: RequestHandler;
+  reset?: RequestHandler;
+  /** Counts one request for the address; resolves `true` when the address is over its limit. */
+  perEmail?: (email: string) => Promise<boolean>;
+  shutdown(): Promise<void>;
+}
+
+const RATE_LIMITED = new PasswordResetError('RATE_LIMITED');
+
+/** Also sends the combined `RateLimit` header (IETF draft 7) beside express-rate-limit's draft-6 `RateLimit-*` headers. */
+function combinedHeader(req: Request, res: Response, next: () => void): void {
+  const info = (req as Request & { rateLimit?: { limit: number; remaining: number; resetTime?: Date } }).rateLimit;
+  if (info && !res.headersSent) {
+    const reset = info.resetTime ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 0;
+    res.setHeader('RateLimit', `limit=${info.limit}, remaining=${info.remaining}, reset=${reset}`);
+  }
+  next();
+}
+
+function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, events: EventSink): RequestHandler {
+  const limiter = rateLimit({
+    windowMs: limit.windowMs,
+    limit: limit.limit,
+    standardHeaders: 'draft-6',
+    legacyHeaders: false,
+    store,
+    // An unreachable counter store must not turn /forgot's uniform 202 into an error: count nothing, go on.
+    passOnStoreError: true,
+    handler: (req, res) => {
+      events.emit({ type: 'rate_limited', limiter: name, ip: req.ip });
+      sendError(res, RATE_LIMITED);
+    },
+  });
+  return (req, res, next) => {
+    limiter(req, res, (error?: unknown) => (error ? next(error) : combinedHeader(req, res, next)));
+  };
+}
+
+function emailCounter(limit: LimitOptions, store: Store): (email: string) => Promise<boolean> {
+  store.init?.({ windowMs: limit.windowMs } as RateLimitOptions);
+  // Addresses are personal data: the counter store only ever sees their hash.
+  const keyOf = (email: string): string => createHash('sha256').update(email.toLowerCase()).digest('base64url');
+  return async (email) => (await store.increment(keyOf(email))).totalHits > limit.limit;
+}
+
+export function buildLimiters(config: ResolvedRateLimits | false, events: EventSink): Limiters {
+  const stores: Store[] = [];
+  const limiters: Limiters = { shutdown: async () => { await Promise.all(stores.map((store) => store.shutdown?.())); } };
+  if (!config) return limiters;
+  const newStore = (name: RateLimitName): Store => {
+    const store = config.store ? config.store(name) : new MemoryStore();
+    stores.push(store);
+    return store;
+  };
+  for (const name of ['forgot', 'verify', 'reset'] as const) {
+    const limit = config.limits[name];
+    if (limit) limiters[name] = ipLimiter(name, limit, newStore(name), events);
+  }
+  if (config.limits.perEmail) limiters.perEmail = emailCounter(config.limits.perEmail, newStore('perEmail'));
+  return limiters;
+}

@@ -1,0 +1,95 @@
+/**
+ * `passwordReset(options)`: the mountable router. It parses and validates
+ * requests, applies the limits and maps results to SPEC's responses; the flow
+ * itself lives in `reset-flow.ts`.
+ */
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { PasswordResetError, ServiceUnavailableError } from './errors';
+import { EventSink, toEventError } from './events';
+import { jsonBody, toBodyError } from './json-body';
+import { resolveOptions } from './options';
+import { buildLimiters } from './rate-limits';
+import { ResetFlow, type Credential } from './reset-flow';
+import { securityHeaders, sendError } from './responses';
+import { validateBody, type ForgotBody } from './schemas';
+import type { PasswordResetOptions } from './types';
+
+/** The router `passwordReset()` returns: mount it with `app.use(path, router)`. */
+export interface PasswordResetRouter extends Router {
+  /** Kills every outstanding link and code of a user (call it when a password or email changes elsewhere). */
+  revokeTokens(userId: string): Promise<void>;
+  /** Stops timers and background work: for graceful shutdown and tests. */
+  close(): Promise<void>;
+}
+
+/** The one answer `/forgot` gives to every well-formed address. */
+export const FORGOT_RESPONSE = Object.freeze({
+  success: true,
+  message: 'If an account exists for that address, an email with a link to reset the password is on its way.',
+});
+
+type ResetBody = Credential & { password?: string; newPassword?: string };
+
+/** Express 4 does not catch rejected promises: every async handler goes through this. */
+function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+}
+
+function credentialOf(body: ResetBody): Credential {
+  return 'token' in body && body.token !== undefined ? { token: body.token } : { email: (body as { email: string }).email, code: (body as { code: string }).code };
+}
+
+export function passwordReset(options: PasswordResetOptions): PasswordResetRouter {
+  const config = resolveOptions(options);
+  const events = new EventSink(config.hooks.onEvent, config.logger);
+  const limiters = buildLimiters(config.rateLimit, events);
+  const flow = new ResetFlow(config, events, limiters.perEmail);
+  const parseJson = jsonBody();
+  const pending = new Set<Promise<void>>();
+  const router = express.Router() as PasswordResetRouter;
+  const chain = (...handlers: (RequestHandler | undefined)[]): RequestHandler[] => handlers.filter((h): h is RequestHandler => h !== undefined);
+
+  router.use(['/forgot', '/verify', '/reset'], securityHeaders);
+
+  router.post('/forgot', chain(limiters.forgot, parseJson, (req, res) => {
+    const { email } = validateBody<ForgotBody>(config.schemas.forgot, req.body);
+    // Answer first: nothing that depends on whether the account exists may happen before the 202 is written.
+    res.status(202).json(FORGOT_RESPONSE);
+    const work = flow.requestReset(email, req.ip);
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  }));
+
+  router.post('/verify', chain(limiters.verify, parseJson, handle(async (req, res) => {
+    const body = validateBody<Credential>(config.schemas.verify, req.body);
+    const { expiresAt } = await flow.verify(credentialOf(body as ResetBody), req.ip);
+    res.status(200).json({ success: true, valid: true, expiresAt: expiresAt.toISOString() });
+  })));
+
+  router.post('/reset', chain(limiters.reset, parseJson, handle(async (req, res) => {
+    const body = validateBody<ResetBody>(config.schemas.reset, req.body);
+    await flow.reset(credentialOf(body), body.password ?? body.newPassword ?? '', req);
+    res.status(200).json({ success: true });
+  })));
+
+  // Every error raised in this router is answered here, in the API's shape: never Express's HTML page.
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const mapped = toBodyError(error);
+    if (mapped instanceof ServiceUnavailableError) {
+      events.emit({ type: 'error', stage: mapped.dependency, error: toEventError(mapped.cause), ip: req.ip });
+    } else if (!(mapped instanceof PasswordResetError)) {
+      events.emit({ type: 'error', stage: 'request', error: toEventError(mapped), ip: req.ip });
+    }
+    securityHeaders(req, res, () => undefined);
+    sendError(res, mapped instanceof PasswordResetError ? mapped : new PasswordResetError('INTERNAL_ERROR'));
+  });
+
+  router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
+  router.close = async () => {
+    await Promise.allSettled([...pending]);
+    await Promise.all([limiters.shutdown(), config.store.close(), config.mailer.close?.()]);
+  };
+  return router;
+}

@@ -1,0 +1,241 @@
+/**
+ * The public option and event types. Every field of `PasswordResetOptions` is
+ * documented here; defaults live in `options.ts`, checks in `validations.ts`.
+ */
+import type { Request } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
+import type { Connection } from 'mongoose';
+import type { TokenStore } from './token-store';
+import type { EmailKind, Mailer, TemplateData } from './mailer';
+
+/** A user as the router needs to see one. */
+export interface User {
+  /** Stable id, passed back to `updatePassword` and `revokeTokens`. */
+  id: string;
+  /** The address reset emails go to. */
+  email: string;
+  /** Used in email greetings; HTML-escaped wherever it is shown. */
+  name?: string;
+  /** Picks the email language (e.g. `de`); English when absent or unknown. */
+  locale?: string;
+}
+
+/** The seam between the router and the app's users. */
+export interface UserAdapter {
+  /** The user with this address, or `null`. Should match case-insensitively. */
+  findByEmail(email: string): Promise<User | null>;
+  /** Stores a new password hash for the user. */
+  updatePassword(id: string, passwordHash: string): Promise<void>;
+}
+
+/** Lifetime: milliseconds, or a string of a number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `'30m'`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
+/** One IP (or email) limit: at most `limit` requests per `windowMs`. */
+export interface LimitOptions {
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /** Requests allowed per window. */
+  limit: number;
+}
+
+/** Rate limits, on by default. */
+export interface RateLimitOptions {
+  /** Per IP on `POST /forgot` (over: 429). @default { windowMs: 900000, limit: 20 } */
+  forgot?: LimitOptions | false;
+  /** Per IP on `POST /verify` (over: 429). @default { windowMs: 900000, limit: 60 } */
+  verify?: LimitOptions | false;
+  /** Per IP on `POST /reset` (over: 429). @default { windowMs: 900000, limit: 20 } */
+  reset?: LimitOptions | false;
+  /**
+   * Per email address on `POST /forgot`. Over the limit the answer is the same
+   * 202 as always and no email is sent. @default { windowMs: 3600000, limit: 5 }
+   */
+  perEmail?: LimitOptions | false;
+  /**
+   * Builds one express-rate-limit store per limiter; `name` is distinct per
+   * limiter (`forgot`, `verify`, `reset`, `perEmail`), e.g.
+   * `(name) => new RedisStore({ sendCommand, prefix: name })`.
+   * @default in-memory stores, or `MongoRateLimitStore` when `mongoose` is set
+   */
+  store?: (name: RateLimitName) => RateLimitStore;
+}
+
+/** The names the rate-limit store factory is called with. */
+export type RateLimitName = 'forgot' | 'verify' | 'reset' | 'perEmail';
+
+/** The password policy, checked on NFKC-normalized passwords before a token is consumed. */
+export interface PasswordOptions {
+  /** Fewest characters (code points). @default 8 */
+  minLength?: number;
+  /** Most characters (code points); bcrypt's 72-byte limit is enforced as well. @default 64 */
+  maxLength?: number;
+  /** Lowest zxcvbn score (0–4) accepted; off when absent. */
+  minStrength?: 0 | 1 | 2 | 3 | 4;
+  /** Reject passwords from the bundled list of common passwords (about 49,000 entries). @default true */
+  blockCommon?: boolean;
+  /** Resolves `true` when the password is known to be breached (e.g. a Have I Been Pwned lookup). */
+  isBreached?: (password: string) => boolean | Promise<boolean>;
+  /**
+   * Your own rule: return `true`/`undefined` to accept, `false` or a message
+   * string to reject (the message is shown to the user).
+   */
+  validate?: (password: string, user: User) => boolean | string | undefined | Promise<boolean | string | undefined>;
+}
+
+/** The short numeric code sent alongside the link. */
+export interface CodeOptions {
+  /** Turns the code flow on. @default false */
+  enabled: boolean;
+  /** Digits of the code (4–10). @default 6 */
+  digits?: number;
+  /** Wrong guesses allowed per user before codes stop working (until `tokenTtl` passes). @default 5 */
+  maxAttempts?: number;
+}
+
+/** One email template. Each part is optional; missing parts use the built-in template. */
+export interface EmailTemplate {
+  subject?: string | ((data: TemplateData) => string);
+  /** Must escape any user data it shows (use the `escapeHtml` export). */
+  html?: (data: TemplateData) => string;
+  text?: (data: TemplateData) => string;
+}
+
+/** Templates per kind; a kind may also be keyed by locale: `{ reset: { de: {...} } }`. */
+export type EmailTemplates = Partial<Record<EmailKind, EmailTemplate | Record<string, EmailTemplate>>>;
+
+/** Email settings. */
+export interface EmailOptions {
+  /** Shown in subjects and bodies. @default 'Your account' */
+  appName?: string;
+  /** Overrides of the built-in templates. */
+  templates?: EmailTemplates;
+  /** Email the user after their password was changed. @default true */
+  sendChangedNotice?: boolean;
+  /** Send a short "no account here" email to addresses with no account. @default false */
+  notifyUnknown?: boolean;
+}
+
+/** The bundled SendGrid delivery. */
+export interface SendGridOptions {
+  /** SendGrid API key (`SG.…`). Never logged. */
+  apiKey: string;
+  /** Sender: `'Acme <no-reply@acme.example>'`, an address, or `{ email, name }`. */
+  from: string | { email: string; name?: string };
+  /** SendGrid dynamic template ids per kind; kinds without one use the built-in templates. */
+  templateIds?: Partial<Record<EmailKind, string>>;
+}
+
+/** Hooks into the flow. */
+export interface HookOptions {
+  /** Awaited after the new password is stored, e.g. to end the user's sessions. */
+  onPasswordReset?: (user: User, req: Request) => void | Promise<void>;
+  /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
+  onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
+}
+
+/** Hosted pages (see the README). */
+export interface PagesOptions {
+  title?: string;
+  css?: string;
+  locale?: string;
+  successRedirect?: string;
+}
+
+/** Where warnings go. */
+export interface Logger {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/** The one configuration object of `passwordReset()`. */
+export interface PasswordResetOptions {
+  /** Finds users and stores their new password hash. Required. */
+  users: UserAdapter;
+  /**
+   * Where the emailed link points: a URL (the token is set as its `token`
+   * query parameter) or a function building it. Required. Links never use the
+   * request's `Host` header.
+   */
+  resetUrl: string | ((token: string, user: User) => string);
+  /** A token store. @default MemoryTokenStore (a warning under NODE_ENV=production) */
+  store?: TokenStore;
+  /** Use the bundled MongoDB token store (and rate-limit store) on this connection. */
+  mongoose?: {
+    /** The app's Mongoose connection (no second connection is opened). */
+    connection: Connection;
+    /** Collection of the token model. @default 'password_reset_tokens' */
+    collection?: string;
+  };
+  /** Delivers email. @default OutboxMailer (a warning under NODE_ENV=production) */
+  mailer?: Mailer;
+  /** Deliver through SendGrid. */
+  sendgrid?: SendGridOptions;
+  /** Token lifetime. @default '30m' */
+  tokenTtl?: Duration;
+  /** Password policy. */
+  password?: PasswordOptions;
+  /** bcrypt cost factor (10–15). @default 12 */
+  bcryptRounds?: number;
+  /** Bring your own hash instead of bcrypt (the 72-byte guard then does not apply). */
+  hashPassword?: (password: string) => Promise<string>;
+  /** `false` turns every limit off. @default on, see {@link RateLimitOptions} */
+  rateLimit?: false | RateLimitOptions;
+  /** The code flow. @default { enabled: false } */
+  code?: CodeOptions;
+  /** Hooks. */
+  hooks?: HookOptions;
+  /** Email settings. */
+  emails?: EmailOptions;
+  /** Ready HTML pages at GET /forgot and GET /reset. @default false */
+  pages?: boolean | PagesOptions;
+  /** Serve the OpenAPI 3.1 document at GET /openapi.json. @default false */
+  openapi?: boolean;
+  /** Where warnings and outbox notices go; `false` silences them. @default console */
+  logger?: Logger | false;
+  /** Clock, for tests of expiry. @default () => new Date() */
+  now?: () => Date;
+}
+
+/** Fields every event has. */
+interface EventBase {
+  /** When it happened. */
+  at: Date;
+  /** Client IP (`req.ip`, so it honours `trust proxy`), when the event comes from a request. */
+  ip?: string;
+}
+
+/**
+ * Every event `hooks.onEvent` receives. None carries a token, code, link or password.
+ * - `reset.requested`: a reset email is being sent to a known user.
+ * - `reset.unknown_email`: `/forgot` for an address with no account.
+ * - `email.sent` / `email.failed`: delivery of one email.
+ * - `rate_limited`: a per-IP limit answered 429, or the per-email limit silently dropped a request.
+ * - `verify.failed`: a token or code was refused on `/verify` or `/reset`.
+ * - `code.locked`: a user's wrong-code attempts reached `code.maxAttempts`.
+ * - `password.rejected`: a new password broke the policy (the rules, never the password).
+ * - `reset.completed`: a password was changed.
+ * - `error`: background or dependency work failed (store, user adapter, hook).
+ */
+export type PasswordResetEvent =
+  | (EventBase & { type: 'reset.requested'; userId: string; email: string })
+  | (EventBase & { type: 'reset.unknown_email'; email: string })
+  | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
+  | (EventBase & { type: 'email.failed'; kind: EmailKind; to: string; userId?: string; error: EventError })
+  | (EventBase & { type: 'rate_limited'; limiter: RateLimitName; email?: string })
+  | (EventBase & { type: 'verify.failed'; endpoint: 'verify' | 'reset'; reason: 'invalid' | 'expired' | 'wrong_code' | 'locked'; userId?: string })
+  | (EventBase & { type: 'code.locked'; userId: string })
+  | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
+  | (EventBase & { type: 'reset.completed'; userId: string })
+  | (EventBase & { type: 'error'; stage: string; error: EventError });
+
+/** An error as events carry it: no stack, no secrets. */
+export interface EventError {
+  name: string;
+  message: string;
+  /** HTTP status of a failed delivery, when there is one. */
+  status?: number;
+}
+
+/** The event type names. */
+export type PasswordResetEventType = PasswordResetEvent['type'];

@@ -1,0 +1,177 @@
+/**
+ * Every check of the options object, run once by `passwordReset()`. A mistake
+ * throws an `OptionsError` that names the option and says what is allowed.
+ */
+import { OptionsError, describeValue } from './errors';
+import type { PasswordResetOptions } from './types';
+
+type Plain = Record<string, unknown>;
+
+function fail(option: string, message: string): never {
+  throw new OptionsError('ERR_EPR_OPTION_INVALID', option, message);
+}
+
+function isPlainObject(value: unknown): value is Plain {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function checkObject(option: string, value: unknown, allowed: readonly string[]): Plain {
+  if (!isPlainObject(value)) fail(option, `must be an object, got ${describeValue(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) fail(`${option}.${key}`, `is not a known option; allowed: ${allowed.join(', ')}`);
+  }
+  return value;
+}
+
+export function checkFunction(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') fail(option, `must be a function, got ${describeValue(value)}`);
+}
+
+export function checkBoolean(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') fail(option, `must be true or false, got ${describeValue(value)}`);
+}
+
+export function checkString(option: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) fail(option, `must be a non-empty string, got ${describeValue(value)}`);
+}
+
+export function checkInteger(option: string, value: unknown, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(option, `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+  }
+}
+
+const TOP_LEVEL = [
+  'users', 'resetUrl', 'store', 'mongoose', 'mailer', 'sendgrid', 'tokenTtl', 'password', 'bcryptRounds', 'hashPassword',
+  'rateLimit', 'code', 'hooks', 'emails', 'pages', 'openapi', 'logger', 'now',
+] as const;
+
+function checkResetUrl(value: unknown): void {
+  if (typeof value === 'function') return;
+  if (typeof value !== 'string') fail('resetUrl', `must be an absolute http(s) URL or a function (token, user) => string, got ${describeValue(value)}`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    fail('resetUrl', `must be an absolute http(s) URL such as 'https://app.example/reset-password', got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') fail('resetUrl', `must use http or https, got "${url.protocol}"`);
+}
+
+function checkLimit(option: string, value: unknown): void {
+  if (value === undefined || value === false) return;
+  const limit = checkObject(option, value, ['windowMs', 'limit']);
+  checkInteger(`${option}.windowMs`, limit.windowMs ?? 0, 1000, 86_400_000 * 7);
+  checkInteger(`${option}.limit`, limit.limit ?? 0, 1, 1_000_000);
+}
+
+function checkRateLimit(value: unknown): void {
+  if (value === undefined || value === false) return;
+  const rateLimit = checkObject('rateLimit', value, ['forgot', 'verify', 'reset', 'perEmail', 'store']);
+  for (const name of ['forgot', 'verify', 'reset', 'perEmail']) checkLimit(`rateLimit.${name}`, rateLimit[name]);
+  checkFunction('rateLimit.store', rateLimit.store);
+}
+
+function checkPassword(value: unknown): void {
+  if (value === undefined) return;
+  const password = checkObject('password', value, ['minLength', 'maxLength', 'minStrength', 'blockCommon', 'isBreached', 'validate']);
+  checkInteger('password.minLength', password.minLength, 1, 72);
+  checkInteger('password.maxLength', password.maxLength, 1, 1024);
+  const min = (password.minLength as number | undefined) ?? 8;
+  const max = (password.maxLength as number | undefined) ?? 64;
+  if (min > max) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'password.minLength', `(${min}) must not be greater than password.maxLength (${max})`);
+  checkInteger('password.minStrength', password.minStrength, 0, 4);
+  checkBoolean('password.blockCommon', password.blockCommon);
+  checkFunction('password.isBreached', password.isBreached);
+  checkFunction('password.validate', password.validate);
+}
+
+function checkCode(value: unknown): void {
+  if (value === undefined) return;
+  const code = checkObject('code', value, ['enabled', 'digits', 'maxAttempts']);
+  if (typeof code.enabled !== 'boolean') fail('code.enabled', `must be true or false, got ${describeValue(code.enabled)}`);
+  checkInteger('code.digits', code.digits, 4, 10);
+  checkInteger('code.maxAttempts', code.maxAttempts, 1, 20);
+}
+
+function checkEmails(value: unknown): void {
+  if (value === undefined) return;
+  const emails = checkObject('emails', value, ['appName', 'templates', 'sendChangedNotice', 'notifyUnknown']);
+  checkString('emails.appName', emails.appName);
+  checkBoolean('emails.sendChangedNotice', emails.sendChangedNotice);
+  checkBoolean('emails.notifyUnknown', emails.notifyUnknown);
+  if (emails.templates === undefined) return;
+  const templates = checkObject('emails.templates', emails.templates, ['reset', 'changed', 'unknown']);
+  for (const [kind, template] of Object.entries(templates)) {
+    if (!isPlainObject(template)) fail(`emails.templates.${kind}`, `must be { subject?, html?, text? } or an object of those keyed by locale`);
+    const flat = ['subject', 'html', 'text'].some((part) => part in template);
+    const perLocale = flat ? { '': template } : template;
+    for (const [locale, parts] of Object.entries(perLocale)) {
+      const path = `emails.templates.${kind}${locale ? `.${locale}` : ''}`;
+      const checked = checkObject(path, parts, ['subject', 'html', 'text']);
+      if (checked.subject !== undefined && typeof checked.subject !== 'string' && typeof checked.subject !== 'function') {
+        fail(`${path}.subject`, `must be a string or a function (data) => string, got ${describeValue(checked.subject)}`);
+      }
+      checkFunction(`${path}.html`, checked.html);
+      checkFunction(`${path}.text`, checked.text);
+    }
+  }
+}
+
+function checkHooks(value: unknown): void {
+  if (value === undefined) return;
+  const hooks = checkObject('hooks', value, ['onPasswordReset', 'onEvent']);
+  checkFunction('hooks.onPasswordReset', hooks.onPasswordReset);
+  checkFunction('hooks.onEvent', hooks.onEvent);
+}
+
+function checkPages(value: unknown): void {
+  if (value === undefined || typeof value === 'boolean') return;
+  const pages = checkObject('pages', value, ['title', 'css', 'locale', 'successRedirect']);
+  checkString('pages.title', pages.title);
+  checkString('pages.css', pages.css);
+  checkString('pages.locale', pages.locale);
+  checkString('pages.successRedirect', pages.successRedirect);
+}
+
+function checkImplements(option: string, value: unknown, methods: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null) fail(option, `must be an object with ${methods.join(', ')}, got ${describeValue(value)}`);
+  for (const method of methods) {
+    if (typeof (value as Plain)[method] !== 'function') fail(option, `must have a ${method}() method`);
+  }
+}
+
+/** Throws an `OptionsError` for the first mistake in `options`. */
+export function validateOptions(options: unknown): asserts options is PasswordResetOptions {
+  const o = checkObject('options', options, TOP_LEVEL);
+  if (o.users === undefined) throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'users', 'is required: { findByEmail(email), updatePassword(id, hash) }, or mongooseUsers(Model, fields)');
+  checkImplements('users', o.users, ['findByEmail', 'updatePassword']);
+  if (o.resetUrl === undefined) throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'resetUrl', "is required: the page your emails link to, e.g. 'https://app.example/reset-password'");
+  checkResetUrl(o.resetUrl);
+  checkImplements('store', o.store, ['save', 'find', 'findByUser', 'claim', 'revokeUser', 'takeAttempt', 'releaseAttempt', 'clearAttempts', 'close']);
+  if (o.store !== undefined && o.mongoose !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'store', 'and "mongoose" cannot both be set: pick one token store');
+  if (o.mongoose !== undefined) {
+    const mongoose = checkObject('mongoose', o.mongoose, ['connection', 'collection']);
+    if (typeof mongoose.connection !== 'object' || mongoose.connection === null || typeof (mongoose.connection as Plain).model !== 'function') {
+      fail('mongoose.connection', 'must be a Mongoose connection, e.g. mongoose.connection');
+    }
+    checkString('mongoose.collection', mongoose.collection);
+  }
+  checkImplements('mailer', o.mailer, ['send']);
+  if (o.mailer !== undefined && o.sendgrid !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
+  if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, ['apiKey', 'from', 'templateIds', 'replyTo', 'sandboxMode', 'timeoutMs', 'maxRetries', 'baseUrl', 'categories']);
+  checkPassword(o.password);
+  checkInteger('bcryptRounds', o.bcryptRounds, 10, 15);
+  checkFunction('hashPassword', o.hashPassword);
+  if (o.bcryptRounds !== undefined && o.hashPassword !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'bcryptRounds', 'has no effect with "hashPassword": set one of them');
+  checkRateLimit(o.rateLimit);
+  checkCode(o.code);
+  checkHooks(o.hooks);
+  checkEmails(o.emails);
+  checkPages(o.pages);
+  checkBoolean('openapi', o.openapi);
+  if (o.logger !== undefined && o.logger !== false) checkImplements('logger', o.logger, ['warn', 'info']);
+  checkFunction('now', o.now);
+}
