@@ -1,4 +1,5 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
+import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
 import type { ErrorDetail } from './errors';
 import type { PasswordOptions, User } from './types';
 
@@ -31,13 +32,9 @@ let strengthScorer: StrengthScorer | undefined;
 /** zxcvbn with the common dictionaries, set up once and only when `minStrength` is used. */
 function getStrengthScorer(): StrengthScorer {
   if (!strengthScorer) {
-    // Loaded lazily: zxcvbn's setup costs tens of milliseconds that apps without minStrength should not pay.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const core = require('@zxcvbn-ts/core') as typeof import('@zxcvbn-ts/core');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const common = require('@zxcvbn-ts/language-common') as typeof import('@zxcvbn-ts/language-common');
-    core.zxcvbnOptions.setOptions({ dictionary: { ...common.dictionary }, graphs: common.adjacencyGraphs });
-    strengthScorer = (password, userInputs) => core.zxcvbn(password, userInputs).score;
+    // Set up lazily: loading zxcvbn's dictionaries costs tens of milliseconds that apps without minStrength should not pay.
+    zxcvbnOptions.setOptions({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+    strengthScorer = (password, userInputs) => zxcvbn(password, userInputs).score;
   }
   return strengthScorer;
 }
