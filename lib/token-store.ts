@@ -9,7 +9,7 @@
 
 /** A stored reset token. Only hashes are stored, never the token or code themselves. */
 export interface TokenRecord {
-  /** SHA-256 of the token, hex. Unique. */
+  /** SHA-256 of the token, base64url. Unique. */
   tokenHash: string;
   /** The user the token resets, as returned by `users.findByEmail`. */
   userId: string;
