@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: every figure of the performance section in one run. Targets
+ * run in child processes; autocannon (or a sequential client) drives them from
+ * this one. Prints a table and writes bench-results/bench.json. Never part of `npm test`.
+ */
+import autocannon from 'autocannon';
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { KNOWN_EMAIL, UNKNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
+import { startMongoForBench } from './mongo';
+
+const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
+const root = path.resolve(__dirname, '../..');
+
+interface Target {
+  port: number;
+  child: ChildProcess;
+  ask<T extends ChildMessage['type']>(message: ParentMessage, answer: T): Promise<Extract<ChildMessage, { type: T }>>;
+  stop(): void;
+}
+
+function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<Target> {
+  const child = fork(path.join(__dirname, 'server.ts'), [scenario], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, ...env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask: Target['ask'] = (message, answer) => new Promise((resolve) => {
+    const listener = (reply: ChildMessage): void => {
+      if (reply.type !== answer) return;
+      child.off('message', listener);
+      resolve(reply as never);
+    };
+    child.on('message', listener);
+    child.send(message);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${scenario} target exited with ${code}`)));
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'ready') resolve({ port: message.port, child, ask, stop: () => child.kill() });
+    });
+  });
+}
+
+interface LoadResult { reqPerSec: number; p50: number; p99: number; statuses: Record<string, number>; requestsIncludingWarmup: number }
+
+async function load(port: number, urlPath: string, body: unknown, seconds = DURATION_S): Promise<LoadResult> {
+  const options = {
+    url: `http://127.0.0.1:${port}${urlPath}`,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    connections: 10,
+  };
+  const warmup = await autocannon({ ...options, duration: 2 }); // JIT, connection pools
+  const result = await autocannon({ ...options, duration: seconds });
+  const statuses: Record<string, number> = {};
+  for (const key of ['1xx', '2xx', '3xx', '4xx', '5xx'] as const) if (result[key]) statuses[key] = result[key];
+  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, statuses, requestsIncludingWarmup: warmup.requests.total + result.requests.total };
+}
+
+/** Sequential requests on one keep-alive connection: ms per operation. */
+async function sequential(port: number, urlPath: string, bodies: unknown[]): Promise<{ msPerOp: number; statuses: Record<number, number> }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const statuses: Record<number, number> = {};
+  const started = performance.now();
+  for (const body of bodies) {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+    statuses[status] = (statuses[status] ?? 0) + 1;
+  }
+  agent.destroy();
+  return { msPerOp: (performance.now() - started) / bodies.length, statuses };
+}
+
+const fmt = (n: number, digits = 1): string => n.toFixed(digits);
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const report: Record<string, unknown> = {
+    date: startedAt.toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+    durationSeconds: DURATION_S,
+  };
+  const rows: string[][] = [];
+
+  // 1. The floor: bare Express 5 + express.json() answering 202.
+  const floorTarget = await startTarget('floor');
+  const floor = await load(floorTarget.port, '/forgot', { email: KNOWN_EMAIL });
+  floorTarget.stop();
+  rows.push(['floor: express.json() + 202', fmt(floor.reqPerSec, 0), fmt(floor.p50), fmt(floor.p99), '100 %', '']);
+
+  // 2. /forgot on the memory store, mailer taking 200 ms; existing vs unknown address.
+  const forgotTarget = await startTarget('forgot');
+  const known = await load(forgotTarget.port, '/forgot', { email: KNOWN_EMAIL });
+  const unknown = await load(forgotTarget.port, '/forgot', { email: UNKNOWN_EMAIL });
+  forgotTarget.stop();
+  const leak = known.p50 / unknown.p50;
+  rows.push(['/forgot existing (limits off)', fmt(known.reqPerSec, 0), fmt(known.p50), fmt(known.p99), `${fmt((100 * known.reqPerSec) / floor.reqPerSec, 0)} %`, `p50 ratio existing/unknown ${fmt(leak, 2)}`]);
+  rows.push(['/forgot unknown (limits off)', fmt(unknown.reqPerSec, 0), fmt(unknown.p50), fmt(unknown.p99), `${fmt((100 * unknown.reqPerSec) / floor.reqPerSec, 0)} %`, '']);
+
+  const limitedTarget = await startTarget('forgot-limited');
+  const limited = await load(limitedTarget.port, '/forgot', { email: KNOWN_EMAIL });
+  limitedTarget.stop();
+  rows.push(['/forgot default limits (mostly 429)', fmt(limited.reqPerSec, 0), fmt(limited.p50), fmt(limited.p99), `${fmt((100 * limited.reqPerSec) / floor.reqPerSec, 0)} %`, JSON.stringify(limited.statuses)]);
+  report.forgot = { floor, known, unknown, limited, p50RatioExistingOverUnknown: leak, shareOfFloor: known.reqPerSec / floor.reqPerSec };
+
+  // 3. /verify and /reset with pre-issued tokens, one per request; /reset against raw bcrypt in the same process.
+  const tokensTarget = await startTarget('tokens');
+  const verifyTokens = (await tokensTarget.ask({ type: 'issue', count: 2000 }, 'issued')).tokens;
+  const verify = await sequential(tokensTarget.port, '/verify', verifyTokens.map((token) => ({ token })));
+  const resetTokens = (await tokensTarget.ask({ type: 'issue', count: 20 }, 'issued')).tokens;
+  const reset = await sequential(tokensTarget.port, '/reset', resetTokens.map((token, i) => ({ token, password: `a new bench password ${i}` })));
+  const rawBcrypt = (await tokensTarget.ask({ type: 'bcrypt', count: 20 }, 'bcrypt')).msPerOp;
+  tokensTarget.stop();
+  rows.push(['/verify (memory store), sequential', fmt(1000 / verify.msPerOp, 0), fmt(verify.msPerOp, 2), '', '', `ms/op ${fmt(verify.msPerOp, 3)}`]);
+  rows.push(['/reset (bcrypt 12), sequential', fmt(1000 / reset.msPerOp, 1), fmt(reset.msPerOp), '', '', `raw bcrypt.hash ${fmt(rawBcrypt)} ms, ratio ${fmt(reset.msPerOp / rawBcrypt, 3)}`]);
+  report.tokens = { verify, reset, rawBcryptMsPerOp: rawBcrypt, resetOverBcrypt: reset.msPerOp / rawBcrypt };
+
+  // 4. The Mongo store on the test server, with the driver's command monitoring counting round trips.
+  const mongo = await startMongoForBench();
+  if (mongo) {
+    try {
+      const mongoTarget = await startTarget('mongo', { BENCH_MONGODB_URI: mongo.uri });
+      const before = (await mongoTarget.ask({ type: 'commands' }, 'commands')).count;
+      const forgotMongo = await load(mongoTarget.port, '/forgot', { email: KNOWN_EMAIL });
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // background work of the last requests
+      const afterForgot = (await mongoTarget.ask({ type: 'commands' }, 'commands')).count;
+      mongoTarget.stop();
+      rows.push([`/forgot Mongo store (${mongo.kind})`, fmt(forgotMongo.reqPerSec, 0), fmt(forgotMongo.p50), fmt(forgotMongo.p99), '', `${fmt((afterForgot - before) / forgotMongo.requestsIncludingWarmup, 2)} round trips/request`]);
+      report.mongo = { server: mongo.kind, forgot: forgotMongo, commandsDuringForgot: afterForgot - before };
+    } finally {
+      await mongo.stop();
+    }
+  } else {
+    rows.push(['Mongo store', 'skipped', '', '', '', 'no MongoDB-wire server (set MONGODB_URI or install Go)']);
+  }
+
+  // 5. Memory: heap per live token and lookup time at 10k, 100k, 1M.
+  const memoryJson = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'memory.ts')], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 20 });
+  const memory = JSON.parse(memoryJson.trim().split('\n').pop()!) as { size: number; bytesPerToken: number; lookupNs: number }[];
+  for (const m of memory) rows.push([`MemoryTokenStore ${m.size.toLocaleString('en')} tokens`, '', '', '', '', `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns`]);
+  report.memory = memory;
+
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'of floor', 'notes'];
+  const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+  console.log(`\nexpress-password-reset benchmarks, ${startedAt.toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log(table);
+  mkdirSync(path.join(root, 'bench-results'), { recursive: true });
+  writeFileSync(path.join(root, 'bench-results/bench.json'), `${JSON.stringify({ ...report, table }, null, 2)}\n`);
+  console.log('\nwritten: bench-results/bench.json');
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
