@@ -10,7 +10,7 @@ import { jsonBody, toBodyError } from './json-body';
 import { resolveOptions } from './options';
 import { buildLimiters } from './rate-limits';
 import { ResetFlow, type Credential } from './reset-flow';
-import { securityHeaders, sendError } from './responses';
+import { securityHeaders, sendError, sendJson } from './responses';
 import { validateBody, type ForgotBody } from './schemas';
 import type { PasswordResetOptions } from './types';
 
@@ -27,6 +27,9 @@ export const FORGOT_RESPONSE = Object.freeze({
   success: true,
   message: 'If an account exists for that address, an email with a link to reset the password is on its way.',
 });
+
+const FORGOT_JSON = JSON.stringify(FORGOT_RESPONSE);
+const RESET_JSON = JSON.stringify({ success: true });
 
 type ResetBody = Credential & { password?: string; newPassword?: string };
 
@@ -56,7 +59,7 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   router.post('/forgot', chain(limiters.forgot, parseJson, (req, res) => {
     const { email } = validateBody<ForgotBody>(config.schemas.forgot, req.body);
     // Answer first: nothing that depends on whether the account exists may happen before the 202 is written.
-    res.status(202).json(FORGOT_RESPONSE);
+    sendJson(res, 202, FORGOT_JSON);
     const work = flow.requestReset(email, req.ip);
     pending.add(work);
     void work.finally(() => pending.delete(work));
@@ -65,13 +68,13 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   router.post('/verify', chain(limiters.verify, parseJson, handle(async (req, res) => {
     const body = validateBody<Credential>(config.schemas.verify, req.body);
     const { expiresAt } = await flow.verify(credentialOf(body as ResetBody), req.ip);
-    res.status(200).json({ success: true, valid: true, expiresAt: expiresAt.toISOString() });
+    sendJson(res, 200, JSON.stringify({ success: true, valid: true, expiresAt: expiresAt.toISOString() }));
   })));
 
   router.post('/reset', chain(limiters.reset, parseJson, handle(async (req, res) => {
     const body = validateBody<ResetBody>(config.schemas.reset, req.body);
     await flow.reset(credentialOf(body), body.password ?? body.newPassword ?? '', req);
-    res.status(200).json({ success: true });
+    sendJson(res, 200, RESET_JSON);
   })));
 
   // Every error raised in this router is answered here, in the API's shape: never Express's HTML page.
