@@ -5,7 +5,7 @@
  */
 import type { Request } from 'express';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
-import { toEventError, type EventSink } from './events';
+import { secretsOfBody, toEventError, type EventSink } from './events';
 import type { EmailKind, TemplateData } from './mailer';
 import type { ResolvedOptions } from './options';
 import { checkPassword, normalizePassword } from './password-policy';
@@ -37,6 +37,8 @@ async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
 }
 
 export class ResetFlow {
+  private readonly background = new Set<Promise<void>>();
+
   constructor(
     private readonly config: ResolvedOptions,
     private readonly events: EventSink,
@@ -50,7 +52,7 @@ export class ResetFlow {
    */
   async requestReset(email: string, ip: string | undefined): Promise<void> {
     try {
-      if (this.perEmailOver && (await this.perEmailOver(email))) {
+      if (await this.overPerEmailLimit(email, ip)) {
         this.events.emit({ type: 'rate_limited', limiter: 'perEmail', email, ip });
         return;
       }
@@ -91,6 +93,22 @@ export class ResetFlow {
     }
   }
 
+  /** The per-email limit; an unreachable counter store counts nothing rather than stopping every reset email. */
+  private async overPerEmailLimit(email: string, ip: string | undefined): Promise<boolean> {
+    if (!this.perEmailOver) return false;
+    try {
+      return await this.perEmailOver(email);
+    } catch (error) {
+      this.events.emit({ type: 'error', stage: 'perEmail', error: toEventError(error), ip });
+      return false;
+    }
+  }
+
+  /** Resolves when emails still being sent in the background (changed notices) are done: for `close()`. */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
   /** `/verify`: checks a token or code without consuming it. */
   async verify(credential: Credential, ip: string | undefined): Promise<{ expiresAt: Date }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
@@ -126,7 +144,7 @@ export class ResetFlow {
     }
 
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
-    const passwordHash = await this.config.hashPassword(password);
+    const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
     if (!(await dependency('store', () => store.claim(record.tokenHash)))) {
       this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
@@ -148,7 +166,7 @@ export class ResetFlow {
       try {
         await call();
       } catch (error) {
-        this.events.emit({ type: 'error', stage, error: toEventError(error), ip: req.ip });
+        this.events.emit({ type: 'error', stage, error: toEventError(error, secretsOfBody(req.body)), ip: req.ip });
       }
     };
     await attempt('revoke', () => this.config.store.revokeUser(user.id));
@@ -156,7 +174,9 @@ export class ResetFlow {
     const hook = this.config.hooks.onPasswordReset;
     if (hook) await attempt('onPasswordReset', () => hook(user, req));
     if (this.config.sendChangedNotice) {
-      void this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id);
+      const notice = this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id);
+      this.background.add(notice);
+      void notice.finally(() => this.background.delete(notice));
     }
   }
 
@@ -215,7 +235,7 @@ export class ResetFlow {
       await this.config.mailer.send(message);
       this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
     } catch (error) {
-      this.events.emit({ type: 'email.failed', kind, to, ...(userId ? { userId } : {}), error: toEventError(error) });
+      this.events.emit({ type: 'email.failed', kind, to, ...(userId ? { userId } : {}), error: toEventError(error, [data.resetUrl, data.code]) });
     }
   }
 }
