@@ -16,8 +16,15 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
   let message = source.message;
   for (const secret of secrets) if (secret) message = message.split(secret).join('[redacted]');
   for (const pattern of SECRET_PATTERNS) message = message.replace(pattern, '[redacted]');
-  const status = (source as { code?: unknown; status?: unknown }).status ?? (source as { code?: unknown }).code;
-  return { name: source.name, message, ...(typeof status === 'number' ? { status } : {}) };
+  const { status: rawStatus, code } = source as { code?: unknown; status?: unknown };
+  const status = rawStatus ?? code;
+  return {
+    name: source.name,
+    message,
+    ...(typeof status === 'number' ? { status } : {}),
+    // Node's and the drivers' string codes (ETIMEDOUT, ECONNREFUSED) tell a timeout from a refusal without parsing messages.
+    ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? { code } : {}),
+  };
 }
 
 /** The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages. */

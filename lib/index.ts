@@ -1,6 +1,11 @@
 export { passwordReset, FORGOT_RESPONSE, type PasswordResetRouter } from './router';
+export { openApiDocument, type OpenApiDocument, type OpenApiOptions, type JsonObject } from './openapi';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './memory-store';
+export { MongoTokenStore, type MongoTokenStoreOptions } from './mongo-store';
+export { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo-rate-limit-store';
+export { mongooseUsers, type MongooseUsersOptions } from './mongoose-users';
 export { OutboxMailer, type OutboxMailerOptions } from './outbox-mailer';
+export { SendGridMailer, SendGridError, type SendGridMailerOptions, type SendGridErrorDetail } from './sendgrid-mailer';
 export { PasswordResetError, ServiceUnavailableError, OptionsError } from './errors';
 export type { ErrorCode, ErrorDetail, OptionsErrorCode } from './errors';
 export { escapeHtml } from './html';

@@ -6,13 +6,16 @@
 import bcrypt from 'bcrypt';
 import { parseDuration } from './duration';
 import { OutboxMailer } from './outbox-mailer';
+import { SendGridMailer } from './sendgrid-mailer';
 import { MemoryTokenStore } from './memory-store';
+import { MongoTokenStore } from './mongo-store';
+import { MongoRateLimitStore } from './mongo-rate-limit-store';
 import { BCRYPT_MAX_BYTES, type ResolvedPasswordPolicy } from './password-policy';
 import { buildSchemas, type RequestSchemas } from './schemas';
 import { EmailRenderer } from './templates';
 import type { Mailer } from './mailer';
 import type { TokenStore } from './token-store';
-import type { HookOptions, LimitOptions, Logger, PasswordResetOptions, RateLimitName, RateLimitOptions, User, UserAdapter } from './types';
+import type { HookOptions, LimitOptions, Logger, PagesOptions, PasswordResetOptions, RateLimitName, RateLimitOptions, User, UserAdapter } from './types';
 import { validateOptions } from './validations';
 
 export const DEFAULT_LIMITS: Record<RateLimitName, LimitOptions> = {
@@ -26,6 +29,9 @@ export interface ResolvedRateLimits {
   limits: Record<RateLimitName, LimitOptions | false>;
   store?: RateLimitOptions['store'];
 }
+
+/** `pages` with its defaults: the site title falls back to `emails.appName`. */
+export type ResolvedPages = PagesOptions;
 
 export interface ResolvedOptions {
   users: UserAdapter;
@@ -42,7 +48,7 @@ export interface ResolvedOptions {
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   schemas: RequestSchemas;
-  pages: PasswordResetOptions['pages'];
+  pages: ResolvedPages | false;
   openapi: boolean;
   logger: Logger | false;
   now: () => Date;
@@ -71,15 +77,22 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
       reset: options.rateLimit?.reset ?? DEFAULT_LIMITS.reset,
       perEmail: options.rateLimit?.perEmail ?? DEFAULT_LIMITS.perEmail,
     },
-    store: options.rateLimit?.store,
+    store: options.rateLimit?.store ?? defaultRateLimitStore(options, logger),
   };
+
+  // Whatever can still throw comes before the token store is built: a MongoTokenStore starts index work at once.
+  const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? '30m');
+  const mailer = options.mailer ?? defaultMailer(options, logger);
+  const renderer = new EmailRenderer(options.emails?.appName ?? 'Your account', options.emails?.templates);
+  const schemas = buildSchemas(code?.digits);
+  const store = options.store ?? defaultStore(options, logger);
 
   const resolved: ResolvedOptions = {
     users: options.users,
     buildLink: linkBuilder(options.resetUrl),
-    store: options.store ?? defaultStore(options, logger),
-    mailer: options.mailer ?? defaultMailer(options, logger),
-    tokenTtlMs: parseDuration('tokenTtl', options.tokenTtl ?? '30m'),
+    store,
+    mailer,
+    tokenTtlMs,
     policy: {
       minLength: options.password?.minLength ?? 8,
       maxLength: options.password?.maxLength ?? 64,
@@ -93,11 +106,11 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     rateLimit,
     code,
     hooks: options.hooks ?? {},
-    renderer: new EmailRenderer(options.emails?.appName ?? 'Your account', options.emails?.templates),
+    renderer,
     sendChangedNotice: options.emails?.sendChangedNotice ?? true,
     notifyUnknown: options.emails?.notifyUnknown ?? false,
-    schemas: buildSchemas(code?.digits),
-    pages: options.pages ?? false,
+    schemas,
+    pages: options.pages ? { ...(options.pages === true ? {} : options.pages), title: (options.pages === true ? undefined : options.pages.title) ?? options.emails?.appName } : false,
     openapi: options.openapi ?? false,
     logger,
     now: options.now ?? (() => new Date()),
@@ -106,12 +119,21 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
   return resolved;
 }
 
-function defaultStore(options: PasswordResetOptions, _logger: Logger | false): TokenStore {
+function defaultStore(options: PasswordResetOptions, logger: Logger | false): TokenStore {
   const now = options.now;
-  return new MemoryTokenStore(now ? { now: () => now().getTime() } : {});
+  const clock = now ? { now: () => now().getTime() } : {};
+  if (options.mongoose) return new MongoTokenStore({ connection: options.mongoose.connection, collection: options.mongoose.collection, logger, ...clock });
+  return new MemoryTokenStore(clock);
 }
 
-function defaultMailer(_options: PasswordResetOptions, logger: Logger | false): Mailer {
+/** With `mongoose` set, the limits live in MongoDB too, so every instance counts against the same limits. */
+function defaultRateLimitStore(options: PasswordResetOptions, logger: Logger | false): RateLimitOptions['store'] {
+  const mongo = options.mongoose;
+  return mongo ? (name) => new MongoRateLimitStore({ connection: mongo.connection, prefix: `password-reset:${name}`, logger }) : undefined;
+}
+
+function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
+  if (options.sendgrid) return new SendGridMailer(options.sendgrid);
   return new OutboxMailer({ logger });
 }
 

@@ -6,12 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
-import { MemoryStore, rateLimit, type Options as RateLimitOptions, type Store } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type Logger as RateLimitLogger, type Options as RateLimitOptions, type Store } from 'express-rate-limit';
 import { PasswordResetError } from './errors';
-import type { EventSink } from './events';
+import { toEventError, type EventSink } from './events';
 import type { ResolvedRateLimits } from './options';
-import type { LimitOptions, RateLimitName } from './types';
-import { sendError } from './responses';
+import type { LimitOptions, Logger, RateLimitName } from './types';
 
 export interface Limiters {
   forgot?: RequestHandler;
@@ -25,17 +24,28 @@ export interface Limiters {
 const RATE_LIMITED = new PasswordResetError('RATE_LIMITED');
 
 /** Also sends the combined `RateLimit` header (IETF draft 7) beside express-rate-limit's draft-6 `RateLimit-*` headers. */
-function combinedHeader(req: Request, res: Response, next: () => void): void {
+function setCombinedHeader(req: Request, res: Response): void {
   const info = (req as Request & { rateLimit?: { limit: number; remaining: number; resetTime?: Date } }).rateLimit;
   if (info && !res.headersSent) {
     const reset = info.resetTime ? Math.max(0, Math.ceil((info.resetTime.getTime() - Date.now()) / 1000)) : 0;
     res.setHeader('RateLimit', `limit=${info.limit}, remaining=${info.remaining}, reset=${reset}`);
   }
-  next();
 }
 
-function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, events: EventSink): RequestHandler {
+/**
+ * express-rate-limit's own warnings (store errors, trust proxy mistakes) go to the package's logger as one line
+ * each: its default prints whole error objects to console.error on every request while a store is down.
+ */
+function rateLimitLogger(logger: Logger | false): RateLimitLogger {
+  const write = (error: unknown, message?: string): void => {
+    if (logger) logger.warn(`[express-password-reset] ${message ?? 'express-rate-limit'}: ${toEventError(error).message}`);
+  };
+  return { error: write, warn: write };
+}
+
+function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, events: EventSink, logger: RateLimitLogger): RequestHandler {
   const limiter = rateLimit({
+    logger,
     windowMs: limit.windowMs,
     limit: limit.limit,
     standardHeaders: 'draft-6',
@@ -43,24 +53,29 @@ function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, event
     store,
     // An unreachable counter store must not turn /forgot's uniform 202 into an error: count nothing, go on.
     passOnStoreError: true,
-    handler: (req, res) => {
+    // Handed to the router's error handling (not sent here), so the hosted pages can answer a form post with a page.
+    handler: (req, res, next) => {
+      setCombinedHeader(req, res);
       events.emit({ type: 'rate_limited', limiter: name, ip: req.ip });
-      sendError(res, RATE_LIMITED);
+      next(RATE_LIMITED);
     },
   });
   return (req, res, next) => {
-    limiter(req, res, (error?: unknown) => (error ? next(error) : combinedHeader(req, res, next)));
+    limiter(req, res, (error?: unknown) => {
+      if (!error) setCombinedHeader(req, res);
+      next(error);
+    });
   };
 }
 
 function emailCounter(limit: LimitOptions, store: Store): (email: string) => Promise<boolean> {
-  store.init?.({ windowMs: limit.windowMs } as RateLimitOptions);
+  store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as RateLimitOptions);
   // Addresses are personal data: the counter store only ever sees their hash.
   const keyOf = (email: string): string => createHash('sha256').update(email.toLowerCase()).digest('base64url');
   return async (email) => (await store.increment(keyOf(email))).totalHits > limit.limit;
 }
 
-export function buildLimiters(config: ResolvedRateLimits | false, events: EventSink): Limiters {
+export function buildLimiters(config: ResolvedRateLimits | false, events: EventSink, logger: Logger | false): Limiters {
   const stores: Store[] = [];
   const limiters: Limiters = { shutdown: async () => { await Promise.all(stores.map((store) => store.shutdown?.())); } };
   if (!config) return limiters;
@@ -71,7 +86,7 @@ export function buildLimiters(config: ResolvedRateLimits | false, events: EventS
   };
   for (const name of ['forgot', 'verify', 'reset'] as const) {
     const limit = config.limits[name];
-    if (limit) limiters[name] = ipLimiter(name, limit, newStore(name), events);
+    if (limit) limiters[name] = ipLimiter(name, limit, newStore(name), events, rateLimitLogger(logger));
   }
   if (config.limits.perEmail) limiters.perEmail = emailCounter(config.limits.perEmail, newStore('perEmail'));
   return limiters;

@@ -86,7 +86,7 @@ export class ResetFlow {
         locale: user.locale,
         resetUrl: this.config.buildLink(token, user),
         code,
-        expiresInMinutes: Math.round(tokenTtlMs / 60_000),
+        expiresInMinutes: Math.max(1, Math.round(tokenTtlMs / 60_000)),
       }, user.id);
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'forgot', error: toEventError(error), ip });

@@ -5,9 +5,11 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
-import { EventSink, toEventError } from './events';
+import { EventSink, secretsOfBody, toEventError } from './events';
 import { jsonBody, toBodyError } from './json-body';
+import { openApiDocument } from './openapi';
 import { resolveOptions } from './options';
+import { pageRoutes } from './pages';
 import { buildLimiters } from './rate-limits';
 import { ResetFlow, type Credential } from './reset-flow';
 import { securityHeaders, sendError, sendJson } from './responses';
@@ -47,22 +49,44 @@ function credentialOf(body: ResetBody): Credential {
 export function passwordReset(options: PasswordResetOptions): PasswordResetRouter {
   const config = resolveOptions(options);
   const events = new EventSink(config.hooks.onEvent, config.logger);
-  const limiters = buildLimiters(config.rateLimit, events);
+  const limiters = buildLimiters(config.rateLimit, events, config.logger);
   const flow = new ResetFlow(config, events, limiters.perEmail);
   const parseJson = jsonBody();
   const pending = new Set<Promise<void>>();
   const router = express.Router() as PasswordResetRouter;
   const chain = (...handlers: (RequestHandler | undefined)[]): RequestHandler[] => handlers.filter((h): h is RequestHandler => h !== undefined);
 
+  /** `/forgot`'s work after the answer, tracked so that `close()` can wait for it. */
+  const startReset = (email: string, ip: string | undefined): void => {
+    const work = flow.requestReset(email, ip);
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+  };
+  /** The error to answer with; what the client must not see goes to `onEvent`. */
+  const report = (error: unknown, req: Request): PasswordResetError => {
+    const mapped = toBodyError(error);
+    if (mapped instanceof ServiceUnavailableError) {
+      events.emit({ type: 'error', stage: mapped.dependency, error: toEventError(mapped.cause, secretsOfBody(req.body)), ip: req.ip });
+    } else if (!(mapped instanceof PasswordResetError)) {
+      events.emit({ type: 'error', stage: 'request', error: toEventError(mapped, secretsOfBody(req.body)), ip: req.ip });
+    }
+    return mapped instanceof PasswordResetError ? mapped : new PasswordResetError('INTERNAL_ERROR');
+  };
+
   router.use(['/forgot', '/verify', '/reset'], securityHeaders);
+  // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
+  if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, requestReset: startReset, report }));
+  if (config.openapi) {
+    const document = openApiDocument({ basePath: '/', code: config.code ?? false });
+    const json = (baseUrl: string): string => JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] });
+    router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
+  }
 
   router.post('/forgot', chain(limiters.forgot, parseJson, (req, res) => {
     const { email } = validateBody<ForgotBody>(config.schemas.forgot, req.body);
     // Answer first: nothing that depends on whether the account exists may happen before the 202 is written.
     sendJson(res, 202, FORGOT_JSON);
-    const work = flow.requestReset(email, req.ip);
-    pending.add(work);
-    void work.finally(() => pending.delete(work));
+    startReset(email, req.ip);
   }));
 
   router.post('/verify', chain(limiters.verify, parseJson, handle(async (req, res) => {
@@ -79,19 +103,15 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
 
   // Every error raised in this router is answered here, in the API's shape: never Express's HTML page.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const mapped = toBodyError(error);
-    if (mapped instanceof ServiceUnavailableError) {
-      events.emit({ type: 'error', stage: mapped.dependency, error: toEventError(mapped.cause), ip: req.ip });
-    } else if (!(mapped instanceof PasswordResetError)) {
-      events.emit({ type: 'error', stage: 'request', error: toEventError(mapped), ip: req.ip });
-    }
+    const mapped = report(error, req);
     securityHeaders(req, res, () => undefined);
-    sendError(res, mapped instanceof PasswordResetError ? mapped : new PasswordResetError('INTERNAL_ERROR'));
+    sendError(res, mapped);
   });
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
   router.close = async () => {
     await Promise.allSettled([...pending]);
+    await flow.drain();
     await Promise.all([limiters.shutdown(), config.store.close(), config.mailer.close?.()]);
   };
   return router;

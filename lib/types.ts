@@ -116,14 +116,40 @@ export interface EmailOptions {
   notifyUnknown?: boolean;
 }
 
-/** The bundled SendGrid delivery. */
+/** An email address: `'a@b.example'`, `'Name <a@b.example>'`, or `{ email, name }`. */
+export type EmailAddress = string | { email: string; name?: string };
+
+/** The bundled SendGrid delivery (`SendGridMailer`), on its own `@sendgrid/mail` client. */
 export interface SendGridOptions {
-  /** SendGrid API key (`SG.…`). Never logged. */
+  /** SendGrid API key (`SG.…`), e.g. `process.env.SENDGRID_API_KEY`. Never logged or put in errors. */
   apiKey: string;
-  /** Sender: `'Acme <no-reply@acme.example>'`, an address, or `{ email, name }`. */
-  from: string | { email: string; name?: string };
-  /** SendGrid dynamic template ids per kind; kinds without one use the built-in templates. */
+  /** Sender, a verified Sender Identity: `'Acme <no-reply@acme.example>'`, an address, or `{ email, name }`. */
+  from: EmailAddress;
+  /** Where replies go, when not to `from`. Same forms as `from`. */
+  replyTo?: EmailAddress;
+  /**
+   * SendGrid dynamic template ids (`d-…`) per kind; a kind without one is sent
+   * with the built-in template as content. A template receives the
+   * `TemplateData` fields as `dynamic_template_data`, e.g.
+   * `{ reset: 'd-0123456789abcdef0123456789abcdef' }`.
+   */
   templateIds?: Partial<Record<EmailKind, string>>;
+  /** Sets `mail_settings.sandbox_mode`: SendGrid validates the request and delivers nothing. @default false */
+  sandboxMode?: boolean;
+  /** SendGrid categories for statistics (at most 10, e.g. `['password-reset']`). They are visible in SendGrid: no secrets. */
+  categories?: string[];
+  /** Milliseconds to wait for SendGrid's answer; a timed-out send is not retried. @default 10000 */
+  timeoutMs?: number;
+  /** Further attempts after a 429 or 5xx answer (never after another 4xx or a timeout). @default 2 */
+  maxRetries?: number;
+  /**
+   * First wait before a retry in milliseconds, doubled for each further one; a
+   * longer `Retry-After` from SendGrid wins. Waits never exceed 10 s: a
+   * `Retry-After` over that ends the retries. @default 500
+   */
+  retryDelayMs?: number;
+  /** Where the API is, for tests and proxies, e.g. `'http://127.0.0.1:8025'`. @default 'https://api.sendgrid.com' */
+  baseUrl?: string;
 }
 
 /** Hooks into the flow. */
@@ -134,11 +160,24 @@ export interface HookOptions {
   onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
 }
 
-/** Hosted pages (see the README). */
+/**
+ * Hosted pages: `GET /forgot`, `GET /reset` (the emailed link opens it; point
+ * `resetUrl` at `<your origin><mount path>/reset`) and their plain form posts.
+ */
 export interface PagesOptions {
+  /** Site name shown above every page and in the window title. @default emails.appName, when set */
   title?: string;
+  /**
+   * CSS text added after the built-in stylesheet, e.g. `':root{--accent:#0a7c2f}'`
+   * (inlined and allowed by its hash in the page's Content-Security-Policy).
+   */
   css?: string;
+  /** Page language, `'en'`, `'de'` or `'fr'` (others show English). @default negotiated from Accept-Language */
   locale?: string;
+  /**
+   * Where to send the browser (303) after a successful reset, e.g.
+   * `'https://app.example/login'` or `'/login'`. @default a "password changed" page
+   */
   successRedirect?: string;
 }
 
@@ -235,6 +274,8 @@ export interface EventError {
   message: string;
   /** HTTP status of a failed delivery, when there is one. */
   status?: number;
+  /** A system or driver error code such as `ETIMEDOUT` or `ECONNREFUSED`, when there is one. */
+  code?: string;
 }
 
 /** The event type names. */

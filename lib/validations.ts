@@ -133,6 +133,11 @@ function checkPages(value: unknown): void {
   checkString('pages.css', pages.css);
   checkString('pages.locale', pages.locale);
   checkString('pages.successRedirect', pages.successRedirect);
+  const target = pages.successRedirect as string | undefined;
+  // A path on this site, or an absolute http(s) URL: nothing a browser would run (`javascript:`) or resolve oddly (`//host`).
+  if (target !== undefined && !(/^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target)))) {
+    fail('pages.successRedirect', `must be a path starting with "/" or an absolute http(s) URL, got "${target}"`);
+  }
 }
 
 function checkImplements(option: string, value: unknown, methods: string[]): void {
@@ -161,7 +166,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   }
   checkImplements('mailer', o.mailer, ['send']);
   if (o.mailer !== undefined && o.sendgrid !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
-  if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, ['apiKey', 'from', 'templateIds', 'replyTo', 'sandboxMode', 'timeoutMs', 'maxRetries', 'baseUrl', 'categories']);
+  if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, ['apiKey', 'from', 'templateIds', 'replyTo', 'sandboxMode', 'timeoutMs', 'maxRetries', 'retryDelayMs', 'baseUrl', 'categories']);
   checkPassword(o.password);
   checkInteger('bcryptRounds', o.bcryptRounds, 10, 15);
   checkFunction('hashPassword', o.hashPassword);
