@@ -31,7 +31,7 @@ export const BUILT_IN_STRINGS: Record<string, Strings> = {
       intro: (app) => `We received a request to reset the password of your ${app} account. Use the link below to choose a new password.`,
       button: 'Reset password',
       code: 'Or enter this code:',
-      expires: (minutes) => `The link expires in ${minutes} minutes and can be used once.`,
+      expires: (minutes) => `The link expires in ${minutes === 1 ? '1 minute' : `${minutes} minutes`} and can be used once.`,
       ignore: 'If you did not ask for this, you can ignore this email; your password stays the same.',
     },
     changed: {
@@ -45,6 +45,50 @@ export const BUILT_IN_STRINGS: Record<string, Strings> = {
       ignore: 'If you did not ask for this, you can ignore this email.',
     },
   },
+  // Formal address ("Sie"), as German service emails usually use.
+  de: {
+    greeting: (name) => (name ? `Hallo ${name},` : 'Hallo,'),
+    reset: {
+      subject: (app) => `Passwort für ${app} zurücksetzen`,
+      intro: (app) => `Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei ${app} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.`,
+      button: 'Passwort zurücksetzen',
+      code: 'Oder geben Sie diesen Code ein:',
+      expires: (minutes) => `Der Link ist ${minutes === 1 ? 'eine Minute' : `${minutes} Minuten`} lang gültig und kann nur einmal verwendet werden.`,
+      ignore: 'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
+    },
+    changed: {
+      subject: (app) => `Ihr Passwort für ${app} wurde geändert`,
+      body: (app) => `Das Passwort Ihres Kontos bei ${app} wurde soeben geändert.`,
+      notYou: 'Falls Sie das nicht waren, setzen Sie Ihr Passwort jetzt zurück und wenden Sie sich an den Support.',
+    },
+    unknown: {
+      subject: (app) => `Anfrage zum Zurücksetzen eines Passworts bei ${app}`,
+      body: (app, email) => `Für ${email} wurde das Zurücksetzen des Passworts bei ${app} angefordert, es gibt dort jedoch kein Konto mit dieser Adresse.`,
+      ignore: 'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.',
+    },
+  },
+  // "Vous", typographic apostrophes, and the no-break space French puts before ":" and ";".
+  fr: {
+    greeting: (name) => (name ? `Bonjour ${name},` : 'Bonjour,'),
+    reset: {
+      subject: (app) => `Réinitialisation de votre mot de passe ${app}`,
+      intro: (app) => `Nous avons reçu une demande de réinitialisation du mot de passe de votre compte ${app}. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.`,
+      button: 'Réinitialiser le mot de passe',
+      code: 'Ou saisissez ce code\u00a0:',
+      expires: (minutes) => `Le lien expire dans ${minutes} minute${minutes === 1 ? '' : 's'} et ne peut être utilisé qu’une seule fois.`,
+      ignore: 'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
+    },
+    changed: {
+      subject: (app) => `Votre mot de passe ${app} a été modifié`,
+      body: (app) => `Le mot de passe de votre compte ${app} vient d’être modifié.`,
+      notYou: 'Si vous n’êtes pas à l’origine de ce changement, réinitialisez votre mot de passe dès maintenant et contactez le support.',
+    },
+    unknown: {
+      subject: (app) => `Demande de réinitialisation du mot de passe ${app}`,
+      body: (app, email) => `Quelqu’un a demandé à réinitialiser le mot de passe du compte ${app} associé à ${email}, mais aucun compte n’existe avec cette adresse.`,
+      ignore: 'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail.',
+    },
+  },
 };
 
 export const DEFAULT_LOCALE = 'en';
@@ -56,12 +100,12 @@ interface CompiledTemplate {
   text: Render;
 }
 
-function layout(appName: string, body: string): string {
-  return `<!doctype html><html><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:0 auto;padding:24px">` +
+function layout(lang: string, appName: string, body: string): string {
+  return `<!doctype html><html lang="${lang}"><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:0 auto;padding:24px">` +
     `<h1 style="font-size:20px">${escapeHtml(appName)}</h1>${body}</body></html>`;
 }
 
-function builtIn(kind: EmailKind, s: Strings): CompiledTemplate {
+function builtIn(kind: EmailKind, s: Strings, lang: string): CompiledTemplate {
   const greet = (d: TemplateData): string => s.greeting(d.name);
   const greetHtml = (d: TemplateData): string => `<p>${escapeHtml(greet(d))}</p>`;
   switch (kind) {
@@ -73,7 +117,7 @@ function builtIn(kind: EmailKind, s: Strings): CompiledTemplate {
           ...(d.code ? ['', s.reset.code, d.code] : []),
           '', s.reset.expires(d.expiresInMinutes ?? 0), '', s.reset.ignore,
         ].join('\n'),
-        html: (d) => layout(d.appName, greetHtml(d) +
+        html: (d) => layout(lang, d.appName, greetHtml(d) +
           `<p>${escapeHtml(s.reset.intro(d.appName))}</p>` +
           `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="display:inline-block;padding:10px 18px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:6px">${escapeHtml(s.reset.button)}</a></p>` +
           `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
@@ -84,13 +128,13 @@ function builtIn(kind: EmailKind, s: Strings): CompiledTemplate {
       return {
         subject: (d) => s.changed.subject(d.appName),
         text: (d) => [greet(d), '', s.changed.body(d.appName), '', s.changed.notYou].join('\n'),
-        html: (d) => layout(d.appName, greetHtml(d) + `<p>${escapeHtml(s.changed.body(d.appName))}</p><p>${escapeHtml(s.changed.notYou)}</p>`),
+        html: (d) => layout(lang, d.appName, greetHtml(d) + `<p>${escapeHtml(s.changed.body(d.appName))}</p><p>${escapeHtml(s.changed.notYou)}</p>`),
       };
     case 'unknown':
       return {
         subject: (d) => s.unknown.subject(d.appName),
         text: (d) => [s.greeting(), '', s.unknown.body(d.appName, d.email), '', s.unknown.ignore].join('\n'),
-        html: (d) => layout(d.appName, `<p>${escapeHtml(s.greeting())}</p><p>${escapeHtml(s.unknown.body(d.appName, d.email))}</p><p style="color:#666">${escapeHtml(s.unknown.ignore)}</p>`),
+        html: (d) => layout(lang, d.appName, `<p>${escapeHtml(s.greeting())}</p><p>${escapeHtml(s.unknown.body(d.appName, d.email))}</p><p style="color:#666">${escapeHtml(s.unknown.ignore)}</p>`),
       };
   }
 }
@@ -119,14 +163,18 @@ export class EmailRenderer {
     const locales = new Set(Object.keys(BUILT_IN_STRINGS));
     for (const kind of KINDS) {
       const override = overrides[kind];
-      if (override && !isTemplate(override)) Object.keys(override).forEach((locale) => locales.add(locale));
+      // Lower-cased, as resolveLocale() looks them up: `{ 'de-CH': ... }` must match a user's `de-ch` too.
+      if (override && !isTemplate(override)) Object.keys(override).forEach((locale) => locales.add(locale.toLowerCase()));
     }
     for (const kind of KINDS) {
       const override = overrides[kind];
       for (const locale of locales) {
-        const base = builtIn(kind, BUILT_IN_STRINGS[locale] ?? BUILT_IN_STRINGS[DEFAULT_LOCALE]!);
+        // A locale that only overrides exist for is built on the English texts (and says so in <html lang>).
+        const lang = BUILT_IN_STRINGS[locale] ? locale : DEFAULT_LOCALE;
+        const base = builtIn(kind, BUILT_IN_STRINGS[lang]!, lang);
         // A flat override applies to every locale; a keyed one only to its own.
-        const own = override === undefined ? undefined : isTemplate(override) ? override : override[locale];
+        const own = override === undefined ? undefined : isTemplate(override) ? override
+          : Object.entries(override).find(([key]) => key.toLowerCase() === locale)?.[1];
         this.compiled.set(`${kind}:${locale}`, overlay(base, own));
       }
     }
