@@ -6,7 +6,7 @@ import express from 'express';
 import bcrypt from 'bcrypt';
 import mongoose from 'mongoose';
 import type { AddressInfo } from 'node:net';
-import { MemoryTokenStore, passwordReset, type PasswordResetOptions, type UserAdapter } from '../../lib';
+import { MemoryTokenStore, MongoTokenStore, passwordReset, type PasswordResetOptions, type TokenStore, type UserAdapter } from '../../lib';
 import { generateToken, hashToken } from '../../lib/tokens';
 import { KNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
 
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const scenario = process.argv[2] as Scenario;
   const send = (message: ChildMessage): void => void process.send?.(message);
   const app = express();
-  let store: MemoryTokenStore | undefined;
+  let store: TokenStore | undefined;
   let commands = 0;
   const base: PasswordResetOptions = { users, resetUrl: 'https://bench.example/reset', mailer: slowMailer, logger: false, rateLimit: false };
 
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     if (!uri) throw new Error('BENCH_MONGODB_URI is not set');
     await mongoose.connect(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
     mongoose.connection.getClient().on('commandStarted', () => { commands += 1; });
-    app.use(passwordReset({ ...base, mongoose: { connection: mongoose.connection }, emails: { sendChangedNotice: false } }));
+    // The bundled store on the app's connection, as `mongoose: { connection }` builds it; kept here to pre-issue tokens.
+    store = new MongoTokenStore({ connection: mongoose.connection });
+    app.use(passwordReset({ ...base, store, emails: { sendChangedNotice: false } }));
   }
 
   process.on('message', (message: ParentMessage) => {
