@@ -31,6 +31,9 @@ export const FORGOT_RESPONSE = Object.freeze({
 });
 
 const FORGOT_JSON = JSON.stringify(FORGOT_RESPONSE);
+
+/** `/forgot` requests whose lookup and email may be in progress at once, per router; more are dropped (202 all the same). */
+export const MAX_PENDING_REQUESTS = 1000;
 const RESET_JSON = JSON.stringify({ success: true });
 
 type ResetBody = Credential & { password?: string; newPassword?: string };
@@ -58,6 +61,11 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
 
   /** `/forgot`'s work after the answer, tracked so that `close()` can wait for it. */
   const startReset = (email: string, ip: string | undefined): void => {
+    // A flood faster than the store or mailer would otherwise queue work (and memory) without bound.
+    if (pending.size >= MAX_PENDING_REQUESTS) {
+      events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message: `more than ${MAX_PENDING_REQUESTS} reset requests in progress; this one was dropped` } });
+      return;
+    }
     const work = flow.requestReset(email, ip);
     pending.add(work);
     void work.finally(() => pending.delete(work));

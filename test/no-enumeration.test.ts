@@ -5,6 +5,7 @@
 import type { Response } from 'supertest';
 import { FORGOT_RESPONSE, type Mailer, type UserAdapter } from '../lib';
 import { ADA, createApp, deferred, type TestApp } from './helpers/create-app';
+import { MAX_PENDING_REQUESTS } from '../lib/router';
 
 /**
  * Headers compared between answers: all of them except `Date` (the clock) and
@@ -66,6 +67,23 @@ describe('no account enumeration on /forgot', () => {
     // Let the background work finish, so close() does not wait forever.
     lookup.resolve(null);
     await t.waitForEvent((e) => e.type === 'reset.unknown_email');
+  });
+
+  test('a flood beyond the background limit is dropped with an event, and still answered 202', async () => {
+    const lookup = deferred<null>();
+    let lookups = 0;
+    const users: UserAdapter = { findByEmail: () => { lookups += 1; return lookup.promise; }, updatePassword: async () => undefined };
+    t = await createApp({ options: { users } });
+    for (let sent = 0; sent < MAX_PENDING_REQUESTS; sent += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => t.post('/forgot', { email: `flood${sent + i}@example.com` }).expect(202)));
+    }
+    const dropped = await t.post('/forgot', { email: ADA.email });
+    expect(dropped.status).toBe(202);
+    expect(dropped.body).toEqual(FORGOT_RESPONSE);
+    const overloaded = await t.waitForEvent((e) => e.type === 'error' && e.error.name === 'OverloadedError');
+    expect(overloaded).toMatchObject({ stage: 'forgot' });
+    expect(lookups).toBe(MAX_PENDING_REQUESTS);
+    lookup.resolve(null);
   });
 
   test('the 202 is written before the email is sent', async () => {

@@ -28,7 +28,8 @@ function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<T
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask: Target['ask'] = (message, answer) => new Promise((resolve) => {
+  const ask: Target['ask'] = (message, answer) => new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${scenario} target exited with ${code} while asked for ${answer}`)));
     const listener = (reply: ChildMessage): void => {
       if (reply.type !== answer) return;
       child.off('message', listener);

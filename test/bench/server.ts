@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
 
   process.on('message', (message: ParentMessage) => {
-    void (async () => {
+    (async () => {
       if (message.type === 'commands') return send({ type: 'commands', count: commands });
       if (message.type === 'bcrypt') {
         const started = performance.now();
@@ -70,7 +70,10 @@ async function main(): Promise<void> {
         await store?.save({ tokenHash: hashToken(token), userId: `u-${i}`, email: `user-${i}@bench.example`, expiresAt: new Date(now + 3_600_000), createdAt: new Date(now) });
       }
       return send({ type: 'issued', tokens });
-    })();
+    })().catch((error: unknown) => {
+      console.error(`bench target: ${(error as Error).message}`);
+      process.exit(1);
+    });
   });
 
   const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
