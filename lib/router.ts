@@ -66,7 +66,9 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
       events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message: `more than ${MAX_PENDING_REQUESTS} reset requests in progress; this one was dropped` } });
       return;
     }
-    const work = flow.requestReset(email, ip);
+    // Started from the check phase: answers to requests already waiting in this turn of the event loop go out
+    // first, so one address's lookup and email never delay the answer to another request.
+    const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => flow.requestReset(email, ip));
     pending.add(work);
     void work.finally(() => pending.delete(work));
   };
@@ -81,7 +83,6 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     return mapped instanceof PasswordResetError ? mapped : new PasswordResetError('INTERNAL_ERROR');
   };
 
-  router.use(['/forgot', '/verify', '/reset'], securityHeaders);
   // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
   if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, requestReset: startReset, report }));
   if (config.openapi) {
@@ -90,20 +91,20 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
   }
 
-  router.post('/forgot', chain(limiters.forgot, parseJson, (req, res) => {
+  router.post('/forgot', chain(securityHeaders, limiters.forgot, parseJson, (req, res) => {
     const { email } = validateBody<ForgotBody>(config.schemas.forgot, req.body);
     // Answer first: nothing that depends on whether the account exists may happen before the 202 is written.
     sendJson(res, 202, FORGOT_JSON);
     startReset(email, req.ip);
   }));
 
-  router.post('/verify', chain(limiters.verify, parseJson, handle(async (req, res) => {
+  router.post('/verify', chain(securityHeaders, limiters.verify, parseJson, handle(async (req, res) => {
     const body = validateBody<Credential>(config.schemas.verify, req.body);
     const { expiresAt } = await flow.verify(credentialOf(body as ResetBody), req.ip);
     sendJson(res, 200, JSON.stringify({ success: true, valid: true, expiresAt: expiresAt.toISOString() }));
   })));
 
-  router.post('/reset', chain(limiters.reset, parseJson, handle(async (req, res) => {
+  router.post('/reset', chain(securityHeaders, limiters.reset, parseJson, handle(async (req, res) => {
     const body = validateBody<ResetBody>(config.schemas.reset, req.body);
     await flow.reset(credentialOf(body), body.password ?? body.newPassword ?? '', req);
     sendJson(res, 200, RESET_JSON);

@@ -73,14 +73,15 @@ describe('no account enumeration on /forgot', () => {
     const lookup = deferred<null>();
     let lookups = 0;
     const users: UserAdapter = { findByEmail: () => { lookups += 1; return lookup.promise; }, updatePassword: async () => undefined };
-    t = await createApp({ options: { users } });
+    const app = await createApp({ options: { users } });
+    t = app;
     for (let sent = 0; sent < MAX_PENDING_REQUESTS; sent += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => t.post('/forgot', { email: `flood${sent + i}@example.com` }).expect(202)));
+      await Promise.all(Array.from({ length: 100 }, (_, i) => app.post('/forgot', { email: `flood${sent + i}@example.com` }).expect(202)));
     }
-    const dropped = await t.post('/forgot', { email: ADA.email });
+    const dropped = await app.post('/forgot', { email: ADA.email });
     expect(dropped.status).toBe(202);
     expect(dropped.body).toEqual(FORGOT_RESPONSE);
-    const overloaded = await t.waitForEvent((e) => e.type === 'error' && e.error.name === 'OverloadedError');
+    const overloaded = await app.waitForEvent((e) => e.type === 'error' && e.error.name === 'OverloadedError');
     expect(overloaded).toMatchObject({ stage: 'forgot' });
     expect(lookups).toBe(MAX_PENDING_REQUESTS);
     lookup.resolve(null);

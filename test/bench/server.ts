@@ -76,7 +76,9 @@ async function main(): Promise<void> {
     });
   });
 
-  const server = app.listen(0, '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
+  // For profiling by hand: `BENCH_PORT=4000 node --cpu-prof --import tsx test/bench/server.ts forgot`, then Ctrl-C.
+  process.once('SIGINT', () => process.exit(0));
+  const server = app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
 }
 
 void main();
