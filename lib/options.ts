@@ -56,12 +56,13 @@ export interface ResolvedOptions {
 
 function linkBuilder(resetUrl: PasswordResetOptions['resetUrl']): ResolvedOptions['buildLink'] {
   if (typeof resetUrl === 'function') return resetUrl;
+  // Parsed once: per link only the token is appended. Tokens are base64url, so they need no escaping.
   const base = new URL(resetUrl);
-  return (token) => {
-    const url = new URL(base);
-    url.searchParams.set('token', token);
-    return url.toString();
-  };
+  base.searchParams.delete('token');
+  const hash = base.hash;
+  base.hash = '';
+  const prefix = `${base.toString()}${base.search ? '&' : '?'}token=`;
+  return (token) => `${prefix}${token}${hash}`;
 }
 
 /** Validates `options` and fills in every default. */

@@ -29,10 +29,12 @@ function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<T
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const ask: Target['ask'] = (message, answer) => new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${scenario} target exited with ${code} while asked for ${answer}`)));
+    const onExit = (code: number | null): void => reject(new Error(`${scenario} target exited with ${code} while asked for ${answer}`));
+    child.once('exit', onExit);
     const listener = (reply: ChildMessage): void => {
       if (reply.type !== answer) return;
       child.off('message', listener);
+      child.off('exit', onExit);
       resolve(reply as never);
     };
     child.on('message', listener);
@@ -47,7 +49,7 @@ function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<T
   });
 }
 
-interface LoadResult { reqPerSec: number; p50: number; p99: number; statuses: Record<string, number>; requestsIncludingWarmup: number }
+interface LoadResult { reqPerSec: number; p50: number; p99: number; meanMs: number; statuses: Record<string, number>; requestsIncludingWarmup: number }
 
 async function load(port: number, urlPath: string, body: unknown, seconds = DURATION_S): Promise<LoadResult> {
   const options = {
@@ -61,15 +63,17 @@ async function load(port: number, urlPath: string, body: unknown, seconds = DURA
   const result = await autocannon({ ...options, duration: seconds });
   const statuses: Record<string, number> = {};
   for (const key of ['1xx', '2xx', '3xx', '4xx', '5xx'] as const) if (result[key]) statuses[key] = result[key];
-  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, statuses, requestsIncludingWarmup: warmup.requests.total + result.requests.total };
+  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, meanMs: result.latency.average, statuses, requestsIncludingWarmup: warmup.requests.total + result.requests.total };
 }
 
-/** Sequential requests on one keep-alive connection: ms per operation. */
-async function sequential(port: number, urlPath: string, bodies: unknown[]): Promise<{ msPerOp: number; statuses: Record<number, number> }> {
+/** Sequential requests on one keep-alive connection: ms per operation, and each request's latency in µs. */
+async function sequential(port: number, urlPath: string, bodies: unknown[]): Promise<{ msPerOp: number; statuses: Record<number, number>; latenciesUs: number[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const statuses: Record<number, number> = {};
+  const latenciesUs: number[] = [];
   const started = performance.now();
   for (const body of bodies) {
+    const sent = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();
@@ -78,10 +82,29 @@ async function sequential(port: number, urlPath: string, bodies: unknown[]): Pro
       req.on('error', reject);
       req.end(JSON.stringify(body));
     });
+    latenciesUs.push((performance.now() - sent) * 1000);
     statuses[status] = (statuses[status] ?? 0) + 1;
   }
   agent.destroy();
-  return { msPerOp: (performance.now() - started) / bodies.length, statuses };
+  return { msPerOp: (performance.now() - started) / bodies.length, statuses, latenciesUs };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
+/**
+ * The timing-leak figure at µs resolution: known and unknown addresses interleaved on one connection (what an
+ * attacker timing single requests sees), median latency of each.
+ */
+async function timingProbe(port: number, pairs: number): Promise<{ knownP50Us: number; unknownP50Us: number; ratio: number }> {
+  const bodies = Array.from({ length: pairs * 2 }, (_, i) => ({ email: i % 2 === 0 ? KNOWN_EMAIL : UNKNOWN_EMAIL }));
+  await sequential(port, '/forgot', bodies.slice(0, 400)); // warm-up
+  const { latenciesUs } = await sequential(port, '/forgot', bodies);
+  const knownP50Us = median(latenciesUs.filter((_, i) => i % 2 === 0));
+  const unknownP50Us = median(latenciesUs.filter((_, i) => i % 2 === 1));
+  return { knownP50Us, unknownP50Us, ratio: knownP50Us / unknownP50Us };
 }
 
 const fmt = (n: number, digits = 1): string => n.toFixed(digits);
@@ -105,16 +128,18 @@ async function main(): Promise<void> {
   const forgotTarget = await startTarget('forgot');
   const known = await load(forgotTarget.port, '/forgot', { email: KNOWN_EMAIL });
   const unknown = await load(forgotTarget.port, '/forgot', { email: UNKNOWN_EMAIL });
+  const probe = await timingProbe(forgotTarget.port, 3000);
   forgotTarget.stop();
   const leak = known.p50 / unknown.p50;
   rows.push(['/forgot existing (limits off)', fmt(known.reqPerSec, 0), fmt(known.p50), fmt(known.p99), `${fmt((100 * known.reqPerSec) / floor.reqPerSec, 0)} %`, `p50 ratio existing/unknown ${fmt(leak, 2)}`]);
-  rows.push(['/forgot unknown (limits off)', fmt(unknown.reqPerSec, 0), fmt(unknown.p50), fmt(unknown.p99), `${fmt((100 * unknown.reqPerSec) / floor.reqPerSec, 0)} %`, '']);
+  rows.push(['/forgot unknown (limits off)', fmt(unknown.reqPerSec, 0), fmt(unknown.p50), fmt(unknown.p99), `${fmt((100 * unknown.reqPerSec) / floor.reqPerSec, 0)} %`, `mean latency ratio existing/unknown ${fmt(known.meanMs / unknown.meanMs, 2)}`]);
+  rows.push(['/forgot timing probe, 3000 interleaved pairs, sequential', '', fmt(probe.knownP50Us / 1000, 3), '', '', `p50 existing ${fmt(probe.knownP50Us, 0)} µs / unknown ${fmt(probe.unknownP50Us, 0)} µs = ${fmt(probe.ratio, 3)}`]);
 
   const limitedTarget = await startTarget('forgot-limited');
   const limited = await load(limitedTarget.port, '/forgot', { email: KNOWN_EMAIL });
   limitedTarget.stop();
   rows.push(['/forgot default limits (mostly 429)', fmt(limited.reqPerSec, 0), fmt(limited.p50), fmt(limited.p99), `${fmt((100 * limited.reqPerSec) / floor.reqPerSec, 0)} %`, JSON.stringify(limited.statuses)]);
-  report.forgot = { floor, known, unknown, limited, p50RatioExistingOverUnknown: leak, shareOfFloor: known.reqPerSec / floor.reqPerSec };
+  report.forgot = { floor, known, unknown, limited, timingProbe: probe, p50RatioExistingOverUnknown: leak, shareOfFloor: known.reqPerSec / floor.reqPerSec };
 
   // 3. /verify and /reset with pre-issued tokens, one per request; /reset against raw bcrypt in the same process.
   const tokensTarget = await startTarget('tokens');
@@ -134,19 +159,35 @@ async function main(): Promise<void> {
     try {
       const mongoTarget = await startTarget('mongo', { BENCH_MONGODB_URI: mongo.uri });
       const commands = async (): Promise<number> => (await mongoTarget.ask({ type: 'commands' }, 'commands')).count;
-      const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1500)); // background work of the last requests
-      let before = await commands();
+      // /forgot's background work outlives the load: wait until the database stops receiving commands.
+      const settle = async (): Promise<void> => {
+        let last = -1;
+        for (let waited = 0; waited < 120_000; waited += 1000) {
+          const now = await commands();
+          if (now === last) return;
+          last = now;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      };
       const forgotMongo = await load(mongoTarget.port, '/forgot', { email: KNOWN_EMAIL });
       await settle();
-      const forgotTrips = (await commands() - before) / forgotMongo.requestsIncludingWarmup;
       const [verifyToken] = (await mongoTarget.ask({ type: 'issue', count: 1 }, 'issued')).tokens;
-      before = await commands();
       const verifyMongo = await load(mongoTarget.port, '/verify', { token: verifyToken });
-      const verifyTrips = (await commands() - before) / verifyMongo.requestsIncludingWarmup;
+      // Round trips per request, counted on sequential requests so that every /forgot is processed (under the
+      // flood above most are dropped by the background-work cap).
+      const tripsPer = async (urlPath: string, body: unknown, count: number): Promise<number> => {
+        const before = await commands();
+        await sequential(mongoTarget.port, urlPath, Array.from({ length: count }, () => body));
+        await settle();
+        return (await commands() - before) / count;
+      };
+      const forgotTrips = await tripsPer('/forgot', { email: KNOWN_EMAIL }, 200);
+      const unknownTrips = await tripsPer('/forgot', { email: UNKNOWN_EMAIL }, 200);
+      const verifyTrips = await tripsPer('/verify', { token: verifyToken }, 200);
       mongoTarget.stop();
-      rows.push([`/forgot MongoTokenStore (${mongo.kind})`, fmt(forgotMongo.reqPerSec, 0), fmt(forgotMongo.p50), fmt(forgotMongo.p99), `${fmt((100 * forgotMongo.reqPerSec) / floor.reqPerSec, 0)} %`, `${fmt(forgotTrips, 2)} round trips/request (after the answer)`]);
+      rows.push([`/forgot MongoTokenStore (${mongo.kind})`, fmt(forgotMongo.reqPerSec, 0), fmt(forgotMongo.p50), fmt(forgotMongo.p99), `${fmt((100 * forgotMongo.reqPerSec) / floor.reqPerSec, 0)} %`, `${fmt(forgotTrips, 2)} round trips per existing address, ${fmt(unknownTrips, 2)} per unknown (all after the answer)`]);
       rows.push([`/verify MongoTokenStore (${mongo.kind})`, fmt(verifyMongo.reqPerSec, 0), fmt(verifyMongo.p50), fmt(verifyMongo.p99), '', `${fmt(verifyTrips, 2)} round trips/request`]);
-      report.mongo = { server: mongo.kind, forgot: forgotMongo, forgotRoundTrips: forgotTrips, verify: verifyMongo, verifyRoundTrips: verifyTrips };
+      report.mongo = { server: mongo.kind, forgot: forgotMongo, forgotRoundTrips: forgotTrips, forgotUnknownRoundTrips: unknownTrips, verify: verifyMongo, verifyRoundTrips: verifyTrips };
     } finally {
       await mongo.stop();
     }
@@ -156,8 +197,8 @@ async function main(): Promise<void> {
 
   // 5. Memory: heap per live token and lookup time at 10k, 100k, 1M.
   const memoryJson = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'memory.ts')], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 20 });
-  const memory = JSON.parse(memoryJson.trim().split('\n').pop()!) as { size: number; bytesPerToken: number; lookupNs: number }[];
-  for (const m of memory) rows.push([`MemoryTokenStore ${m.size.toLocaleString('en')} tokens`, '', '', '', '', `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns`]);
+  const memory = JSON.parse(memoryJson.trim().split('\n').pop()!) as { size: number; bytesPerToken: number; lookupNs: number; mapGetNs: number }[];
+  for (const m of memory) rows.push([`MemoryTokenStore ${m.size.toLocaleString('en')} tokens`, '', '', '', '', `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns (bare Map.get ${fmt(m.mapGetNs, 0)} ns)`]);
   report.memory = memory;
 
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'of floor', 'notes'];
