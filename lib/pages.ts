@@ -19,6 +19,7 @@ import type { Limiters } from './rate-limits';
 import type { Credential, ResetFlow } from './reset-flow';
 import { securityHeaders } from './responses';
 import { validateBody } from './schemas';
+import { chain, handle } from './handlers';
 
 /** What the pages need from the router that mounts them. */
 export interface PageDependencies {
@@ -220,12 +221,6 @@ export function pageRoutes(deps: PageDependencies): Router {
   const sameSite = (refuse: (req: Request, res: Response, ctx: PageContext) => void): RequestHandler => (req, res, next) => {
     if (isSameSitePost(req)) return next();
     refuse(req, res, contextOf(req));
-  };
-
-  const chain = (...handlers: (RequestHandler | undefined)[]): RequestHandler[] => handlers.filter((h): h is RequestHandler => h !== undefined);
-
-  const handle = (fn: (req: Request, res: Response) => Promise<void>): RequestHandler => (req, res, next) => {
-    fn(req, res).catch(next);
   };
 
   // ---- GET pages ---------------------------------------------------------

@@ -3,9 +3,10 @@
  * requests, applies the limits and maps results to SPEC's responses; the flow
  * itself lives in `reset-flow.ts`.
  */
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { EventSink, secretsOfBody, toEventError } from './events';
+import { chain, handle } from './handlers';
 import { jsonBody, toBodyError } from './json-body';
 import { openApiDocument } from './openapi';
 import { resolveOptions } from './options';
@@ -38,13 +39,6 @@ const RESET_JSON = JSON.stringify({ success: true });
 
 type ResetBody = Credential & { password?: string; newPassword?: string };
 
-/** Express 4 does not catch rejected promises: every async handler goes through this. */
-function handle(fn: (req: Request, res: Response) => Promise<void>): RequestHandler {
-  return (req, res, next) => {
-    fn(req, res).catch(next);
-  };
-}
-
 function credentialOf(body: ResetBody): Credential {
   return 'token' in body && body.token !== undefined ? { token: body.token } : { email: (body as { email: string }).email, code: (body as { code: string }).code };
 }
@@ -57,7 +51,6 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   const parseJson = jsonBody();
   const pending = new Set<Promise<void>>();
   const router = express.Router() as PasswordResetRouter;
-  const chain = (...handlers: (RequestHandler | undefined)[]): RequestHandler[] => handlers.filter((h): h is RequestHandler => h !== undefined);
 
   /** `/forgot`'s work after the answer, tracked so that `close()` can wait for it. */
   const startReset = (email: string, ip: string | undefined): void => {
