@@ -19,9 +19,9 @@ import type { HookOptions, LimitOptions, Logger, PagesOptions, PasswordResetOpti
 import { validateOptions } from './validations';
 
 export const DEFAULT_LIMITS: Record<RateLimitName, LimitOptions> = {
-  forgot: { windowMs: 15 * 60_000, limit: 20 },
-  verify: { windowMs: 15 * 60_000, limit: 60 },
-  reset: { windowMs: 15 * 60_000, limit: 20 },
+  forgot: { windowMs: 15 * 60_000, limit: 50 },
+  verify: { windowMs: 15 * 60_000, limit: 100 },
+  reset: { windowMs: 15 * 60_000, limit: 50 },
   perEmail: { windowMs: 60 * 60_000, limit: 5 },
 };
 

@@ -41,11 +41,11 @@ export interface LimitOptions {
 
 /** Rate limits, on by default. */
 export interface RateLimitOptions {
-  /** Per IP on `POST /forgot` (over: 429). @default { windowMs: 900000, limit: 20 } */
+  /** Per IP on `POST /forgot` (over: 429). @default { windowMs: 900000, limit: 50 } */
   forgot?: LimitOptions | false;
-  /** Per IP on `POST /verify` (over: 429). @default { windowMs: 900000, limit: 60 } */
+  /** Per IP on `POST /verify` (over: 429). @default { windowMs: 900000, limit: 100 } */
   verify?: LimitOptions | false;
-  /** Per IP on `POST /reset` (over: 429). @default { windowMs: 900000, limit: 20 } */
+  /** Per IP on `POST /reset` (over: 429). @default { windowMs: 900000, limit: 50 } */
   reset?: LimitOptions | false;
   /**
    * Per email address on `POST /forgot`. Over the limit the answer is the same
