@@ -6,6 +6,7 @@
 import { MemoryStore, type Store } from 'express-rate-limit';
 import type { RateLimitOptions } from '../lib';
 import { ADA, createApp, type TestApp } from './helpers/create-app';
+import { DEFAULT_LIMITS } from '../lib/options';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -80,10 +81,10 @@ describe('per-IP limits', () => {
   test('limits are on by default', async () => {
     t = await createApp({ options: { rateLimit: undefined } });
     const response = await t.post('/verify', { token: 'abc' });
-    expect(response.headers['ratelimit-limit']).toBe('60');
+    expect(response.headers['ratelimit-limit']).toBe(String(DEFAULT_LIMITS.verify.limit));
     const forgot = await t.post('/forgot', { email: ADA.email });
-    expect(forgot.headers['ratelimit-limit']).toBe('20');
-    expect(forgot.headers['ratelimit-policy']).toBe('20;w=900');
+    expect(forgot.headers['ratelimit-limit']).toBe(String(DEFAULT_LIMITS.forgot.limit));
+    expect(forgot.headers['ratelimit-policy']).toBe(`${DEFAULT_LIMITS.forgot.limit};w=${DEFAULT_LIMITS.forgot.windowMs / 1000}`);
     await t.waitForEvent((e) => e.type === 'email.sent');
   });
 
@@ -99,7 +100,7 @@ describe('per-IP limits', () => {
   test('one limiter can be turned off on its own', async () => {
     t = await createApp({ options: { rateLimit: { verify: false } } });
     expect((await t.post('/verify', { token: 'abc' })).headers['ratelimit-limit']).toBeUndefined();
-    expect((await t.post('/reset', { token: 'abc', password: 'whatever it is' })).headers['ratelimit-limit']).toBe('20');
+    expect((await t.post('/reset', { token: 'abc', password: 'whatever it is' })).headers['ratelimit-limit']).toBe(String(DEFAULT_LIMITS.reset.limit));
   });
 });
 
