@@ -143,5 +143,6 @@ function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Log
   const parts: string[] = [];
   if (!options.store && !options.mongoose) parts.push('tokens are kept in memory (lost on restart, not shared between instances): set "mongoose" or "store"');
   if (!options.mailer && !options.sendgrid) parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
+  if (options.bcryptRounds !== undefined && options.bcryptRounds < 10) parts.push(`"bcryptRounds" is ${options.bcryptRounds}, a cost meant for tests: use 10 or more (default 12)`);
   if (parts.length > 0) logger.warn(`[express-password-reset] NODE_ENV=production but ${parts.join('; and ')}.`);
 }

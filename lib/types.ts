@@ -214,7 +214,7 @@ export interface PasswordResetOptions {
   tokenTtl?: Duration;
   /** Password policy. */
   password?: PasswordOptions;
-  /** bcrypt cost factor (10–15). @default 12 */
+  /** bcrypt cost factor, 4–31 (each step doubles the work; under 10 only for tests: warned about under NODE_ENV=production). @default 12 */
   bcryptRounds?: number;
   /** Bring your own hash instead of bcrypt (the 72-byte guard then does not apply). */
   hashPassword?: (password: string) => Promise<string>;

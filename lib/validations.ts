@@ -168,7 +168,8 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   if (o.mailer !== undefined && o.sendgrid !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
   if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, ['apiKey', 'from', 'templateIds', 'replyTo', 'sandboxMode', 'timeoutMs', 'maxRetries', 'retryDelayMs', 'baseUrl', 'categories']);
   checkPassword(o.password);
-  checkInteger('bcryptRounds', o.bcryptRounds, 10, 15);
+  // bcrypt's own range; costs under 10 are for tests and draw a warning under NODE_ENV=production (options.ts).
+  checkInteger('bcryptRounds', o.bcryptRounds, 4, 31);
   checkFunction('hashPassword', o.hashPassword);
   if (o.bcryptRounds !== undefined && o.hashPassword !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'bcryptRounds', 'has no effect with "hashPassword": set one of them');
   checkRateLimit(o.rateLimit);

@@ -11,7 +11,7 @@ describeMongo('examples/mongo-demo', () => {
 
   beforeAll(async () => {
     connection = await openConnection(databaseName('mongo_demo'));
-    demo = await createMongoDemoApp(connection, 'https://demo.example', { bcryptRounds: 10, logger: false });
+    demo = await createMongoDemoApp(connection, 'https://demo.example', { bcryptRounds: 4, logger: false });
   });
   afterAll(async () => {
     await demo?.router.close();

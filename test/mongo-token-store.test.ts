@@ -30,7 +30,7 @@ describeMongo('MongoTokenStore on MongoDB', () => {
       mailer,
       code: { enabled: true },
       resetUrl: 'https://app.example/reset',
-      bcryptRounds: 10,
+      bcryptRounds: 4,
       rateLimit: false,
       logger: false,
     });

@@ -51,7 +51,7 @@ describeMongo('two app instances on one database', () => {
       mongoose: { connection },
       mailer,
       resetUrl: 'https://app.example/reset',
-      bcryptRounds: 10,
+      bcryptRounds: 4,
       logger: false,
       rateLimit: false,
       hooks: { onEvent: (event) => { events.push(event); } },

@@ -101,7 +101,7 @@ describeMongo('mongooseUsers', () => {
       mongoose: { connection, collection: 'flow_tokens' },
       mailer,
       resetUrl: 'https://app.example/reset',
-      bcryptRounds: 10,
+      bcryptRounds: 4,
       logger: false,
     });
     const app = express().use('/auth', router);

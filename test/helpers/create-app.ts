@@ -70,7 +70,7 @@ export interface LogLine {
 export type EventMatcher = (event: PasswordResetEvent) => boolean;
 
 export interface CreateAppOptions {
-  /** Merged over the test defaults (`bcryptRounds: 10`, `rateLimit: false`, captured logger, the helper's store and mailer). */
+  /** Merged over the test defaults (`bcryptRounds: 4`, `rateLimit: false`, captured logger, the helper's store and mailer). */
   options?: Partial<PasswordResetOptions>;
   /** Seeded users. @default [ADA, GRACE] */
   users?: SeedUser[];
@@ -158,7 +158,7 @@ export async function createApp(setup: CreateAppOptions = {}): Promise<TestApp> 
     resetUrl: RESET_URL,
     store,
     mailer,
-    bcryptRounds: 10,
+    bcryptRounds: 4,
     rateLimit: false,
     logger,
     ...setup.options,

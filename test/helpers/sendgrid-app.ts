@@ -40,7 +40,7 @@ export function buildApp(
     sendgrid: { apiKey: API_KEY, from: 'Acme <no-reply@acme.example>', baseUrl: fake.url, retryDelayMs: 1, ...sendgrid },
     emails: { appName: 'Acme' },
     rateLimit: false,
-    bcryptRounds: 10,
+    bcryptRounds: 4,
     logger: false,
     hooks: {
       onEvent: (event) => {

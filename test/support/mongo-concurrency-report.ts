@@ -65,7 +65,7 @@ async function main(): Promise<void> {
       mailer,
       code: { enabled: true, maxAttempts: 5 },
       resetUrl: 'https://app.example/reset',
-      bcryptRounds: 10,
+      bcryptRounds: 4,
       rateLimit: false,
       logger: false,
       hooks: { onEvent: (event) => { events.push(event); } },
