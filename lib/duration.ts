@@ -11,12 +11,12 @@ export function parseDuration(option: string, value: unknown): number {
     const match = PATTERN.exec(value.trim());
     if (match) ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms < 1000 || ms > 7 * UNIT_MS.d) {
+  if (ms === undefined || !Number.isFinite(ms) || ms < 1 || ms > 7 * UNIT_MS.d) {
     const shown = typeof value === 'string' ? `"${value}"` : describeValue(value);
     throw new OptionsError(
       'ERR_EPR_OPTION_INVALID',
       option,
-      `must be milliseconds or a string like '30m', '1h', '90s' between 1 second and 7 days, got ${shown}`,
+      `must be milliseconds or a string like '30m', '1h', '90s', from 1 ms to 7 days, got ${shown}`,
     );
   }
   return Math.round(ms);

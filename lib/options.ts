@@ -116,7 +116,7 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     logger,
     now: options.now ?? (() => new Date()),
   };
-  warnAboutDevelopmentDefaults(options, logger);
+  warnAboutDevelopmentDefaults(options, logger, tokenTtlMs);
   return resolved;
 }
 
@@ -138,11 +138,13 @@ function defaultMailer(options: PasswordResetOptions, logger: Logger | false): M
   return new OutboxMailer({ logger });
 }
 
-function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Logger | false): void {
+function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Logger | false, ttlMs: number): void {
   if (process.env.NODE_ENV !== 'production' || !logger) return;
   const parts: string[] = [];
   if (!options.store && !options.mongoose) parts.push('tokens are kept in memory (lost on restart, not shared between instances): set "mongoose" or "store"');
   if (!options.mailer && !options.sendgrid) parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
+  // Short lifetimes are for tests; in production one is usually a unit mistake (30 meant as minutes).
+  if (ttlMs < 60_000) parts.push(`"tokenTtl" is ${ttlMs} ms, too short for anyone to open an email: did you mean '${ttlMs}m'?`);
   if (options.bcryptRounds !== undefined && options.bcryptRounds < 10) parts.push(`"bcryptRounds" is ${options.bcryptRounds}, a cost meant for tests: use 10 or more (default 12)`);
   if (parts.length > 0) logger.warn(`[express-password-reset] NODE_ENV=production but ${parts.join('; and ')}.`);
 }
