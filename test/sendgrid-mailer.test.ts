@@ -85,6 +85,10 @@ describe('options are checked at construction', () => {
     expect(error.message).not.toContain(API_KEY);
   });
 
+  test('a short placeholder key with the SG. prefix is accepted (tests, sandboxes)', () => {
+    expect(() => new SendGridMailer({ ...valid, apiKey: ['SG', 'placeholder'].join('.') })).not.toThrow();
+  });
+
   test('a wrong key passed to passwordReset() fails there, naming sendgrid.apiKey and never printing the key', () => {
     const badKey = ['SG', 'only-one-part-of-the-secret-key'].join('.');
     const error = optionsError(() => passwordReset({
