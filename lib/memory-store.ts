@@ -1,5 +1,5 @@
-import type { TokenRecord, TokenStore } from './token-store';
-import { OptionsError, describeValue } from './errors';
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from './token-store';
+import { checkPositiveInteger } from './validations';
 
 /** Options of {@link MemoryTokenStore}. */
 export interface MemoryTokenStoreOptions {
@@ -40,14 +40,6 @@ interface AttemptCounter {
   expiresAt: number;
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new OptionsError('ERR_EPR_OPTION_INVALID', `MemoryTokenStore.${name}`, `must be a positive integer, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
 /**
  * The default `TokenStore`: everything in process memory, O(1) per operation.
  * For development, tests and single-instance apps; tokens are lost on restart
@@ -63,9 +55,9 @@ export class MemoryTokenStore implements TokenStore {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
-    this.maxTokens = positiveInteger('maxTokens', options.maxTokens, 100_000);
-    this.retentionMs = positiveInteger('expiredRetentionMs', options.expiredRetentionMs, 3_600_000);
-    const purgeIntervalMs = positiveInteger('purgeIntervalMs', options.purgeIntervalMs, 60_000);
+    this.maxTokens = checkPositiveInteger('MemoryTokenStore.maxTokens', options.maxTokens, 100_000);
+    this.retentionMs = checkPositiveInteger('MemoryTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
+    const purgeIntervalMs = checkPositiveInteger('MemoryTokenStore.purgeIntervalMs', options.purgeIntervalMs, 60_000);
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.purge(), purgeIntervalMs);
     this.timer.unref();

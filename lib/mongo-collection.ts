@@ -15,11 +15,7 @@ export const DEFAULT_TIMEOUT_MS = 3000;
 /** Purge interval when the server has no TTL indexes. */
 export const DEFAULT_PURGE_INTERVAL_MS = 60_000;
 
-export function checkPositiveInteger(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) throw new OptionsError('ERR_EPR_OPTION_INVALID', option, `must be a positive integer, got ${describeValue(value)}`);
-  return value;
-}
+export { checkPositiveInteger } from './validations';
 
 export function checkConnection(option: string, connection: unknown): Connection {
   const candidate = connection as Partial<Connection> | null | undefined;

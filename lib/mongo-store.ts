@@ -11,7 +11,7 @@
  * (exactly one inserter succeeds).
  */
 import type { Connection, FilterQuery, Model } from 'mongoose';
-import type { TokenRecord, TokenStore } from './token-store';
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from './token-store';
 import type { Logger } from './types';
 import {
   DEFAULT_PURGE_INTERVAL_MS, DEFAULT_TIMEOUT_MS, IndexKeeper, bounded, checkCollectionName, checkConnection, checkPositiveInteger,
@@ -50,15 +50,7 @@ export interface MongoTokenStoreOptions {
 }
 
 /** `_id` is the token's SHA-256 hash: unique by nature, and the one key every server looks up fast (FerretDB 1.x only pushes `_id` down). */
-interface TokenDocument {
-  _id: string;
-  userId: string;
-  email: string;
-  codeHash?: string;
-  codeSalt?: string;
-  expiresAt: Date;
-  createdAt: Date;
-}
+type TokenDocument = Omit<TokenRecord, 'tokenHash'> & { _id: string };
 
 /** One taken attempt slot; `_id` is `${key}:${slot}`, so a slot can be taken once. */
 interface AttemptDocument {
@@ -115,7 +107,7 @@ export class MongoTokenStore implements TokenStore {
     const collection = checkCollectionName('MongoTokenStore.collection', options.collection, 'password_reset_tokens');
     const attemptsCollection = checkCollectionName('MongoTokenStore.attemptsCollection', options.attemptsCollection, `${collection}_attempts`);
     const timeoutMs = checkPositiveInteger('MongoTokenStore.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
-    this.retentionMs = checkPositiveInteger('MongoTokenStore.expiredRetentionMs', options.expiredRetentionMs, 3_600_000);
+    this.retentionMs = checkPositiveInteger('MongoTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
     const purgeIntervalMs = checkPositiveInteger('MongoTokenStore.purgeIntervalMs', options.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
     const logger = options.logger === undefined ? console : options.logger;
     this.now = options.now ?? Date.now;

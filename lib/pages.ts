@@ -17,7 +17,7 @@ import { PAGE_LOCALES, PAGE_STRINGS, pageLocale, type PageStrings } from './page
 import { PAGE_CSS, renderPage, type FieldView, type PageLayout, type PageView } from './page-views';
 import type { Limiters } from './rate-limits';
 import type { Credential, ResetFlow } from './reset-flow';
-import { securityHeaders } from './responses';
+import { securityHeaders, sendBody } from './responses';
 import { validateBody } from './schemas';
 import { chain, handle } from './handlers';
 
@@ -98,11 +98,7 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   const send = (res: Response, status: number, ctx: PageContext, view: Omit<PageView, 'locale' | 'strings'>): void => {
     const html = renderPage({ ...view, locale: ctx.locale, strings: ctx.t }, layout);
-    // Written directly: `res.send()` would hash every page for an ETag, useless on `no-store` pages.
-    res.statusCode = status;
-    res.setHeader('Content-Type', 'text/html; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(html));
-    res.end(html);
+    sendBody(res, status, 'text/html; charset=utf-8', html);
   };
 
   // ---- views -------------------------------------------------------------

@@ -14,11 +14,15 @@ export function securityHeaders(_req: Request, res: Response, next: NextFunction
  * Writes a JSON body directly. `res.json()` would also hash every body for an
  * ETag, which is wasted work on uncacheable POST answers.
  */
-export function sendJson(res: Response, status: number, json: string): void {
+export function sendBody(res: Response, status: number, contentType: string, body: string): void {
   res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(json));
-  res.end(json);
+  res.setHeader('Content-Type', contentType);
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}
+
+export function sendJson(res: Response, status: number, json: string): void {
+  sendBody(res, status, 'application/json; charset=utf-8', json);
 }
 
 /** Writes an error in SPEC's shape, unless a response already started. */

@@ -80,7 +80,13 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, requestReset: startReset, report }));
   if (config.openapi) {
     const document = openApiDocument({ basePath: '/', code: config.code ?? false });
-    const json = (baseUrl: string): string => JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] });
+    // Serialised once per mount path (a router is mounted at one or a few), not per request.
+    const serialised = new Map<string, string>();
+    const json = (baseUrl: string): string => {
+      let body = serialised.get(baseUrl);
+      if (body === undefined) serialised.set(baseUrl, (body = JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] })));
+      return body;
+    };
     router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
   }
 

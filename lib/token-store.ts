@@ -7,6 +7,12 @@
  * `deletedCount === 1`) and inserting on a unique key (exactly one inserter wins).
  */
 
+/**
+ * How long stores keep a token past its expiry by default, so that using it answers
+ * `TOKEN_EXPIRED` rather than `TOKEN_INVALID`.
+ */
+export const DEFAULT_EXPIRED_RETENTION_MS = 3_600_000;
+
 /** A stored reset token. Only hashes are stored, never the token or code themselves. */
 export interface TokenRecord {
   /** SHA-256 of the token, base64url. Unique. */

@@ -35,6 +35,13 @@ export function checkString(option: string, value: unknown): void {
   if (value !== undefined && (typeof value !== 'string' || value.length === 0)) fail(option, `must be a non-empty string, got ${describeValue(value)}`);
 }
 
+/** A positive safe integer option with a default, e.g. a store's timeout; returns the value to use. */
+export function checkPositiveInteger(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) fail(option, `must be a positive integer, got ${describeValue(value)}`);
+  return value;
+}
+
 export function checkInteger(option: string, value: unknown, min: number, max: number): void {
   if (value === undefined) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
