@@ -102,8 +102,9 @@ export interface SendGridDemo {
 export async function createSendGridDemo(config: SendGridDemoConfig): Promise<SendGridDemo> {
   let users = memoryUsers(config.user);
   let store: Pick<PasswordResetOptions, 'mongoose'> = {};
+  let connection: mongoose.Connection | undefined;
   if (config.mongodbUri) {
-    const connection = await mongoose.createConnection(config.mongodbUri).asPromise();
+    connection = await mongoose.createConnection(config.mongodbUri).asPromise();
     users = await mongoUsers(connection, config.user);
     // Tokens and rate-limit counters in the same database, so several instances of this app behave as one.
     store = { mongoose: { connection } };
@@ -142,7 +143,7 @@ export async function createSendGridDemo(config: SendGridDemoConfig): Promise<Se
     router,
     close: async () => {
       await router.close();
-      await store.mongoose?.connection.close();
+      await connection?.close();
     },
   };
 }

@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ADA, createApp, GOOD_PASSWORD, type TestApp } from './helpers/create-app';
-import { PAGE_STRINGS } from '../lib/page-strings';
+import { LOCALES } from '../lib/locales';
+
+const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]));
 
 const BASE = '/auth/password';
 const ARTIFACTS = path.join(__dirname, '.artifacts');

@@ -7,7 +7,7 @@ import express from 'express';
 import mongoose, { Schema, type Connection } from 'mongoose';
 import request from 'supertest';
 import { MongoTokenStore, OptionsError, OutboxMailer, passwordReset } from '../lib';
-import { hashToken } from '../lib/tokens';
+import { hashToken } from '../lib/core/tokens';
 import { databaseName, describeMongo, dropAndClose, mongoUri, openConnection } from './support/mongo';
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));

@@ -5,7 +5,7 @@
 import type { Response } from 'supertest';
 import { FORGOT_RESPONSE, type Mailer, type UserAdapter } from '../lib';
 import { ADA, createApp, deferred, type TestApp } from './helpers/create-app';
-import { MAX_PENDING_REQUESTS } from '../lib/router';
+import { MAX_PENDING_REQUESTS } from '../lib/options/defaults';
 
 /**
  * Headers compared between answers: all of them except `Date` (the clock) and

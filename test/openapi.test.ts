@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ADA, createApp, GOOD_PASSWORD, manualClock, type TestApp } from './helpers/create-app';
 import { openApiDocument, type OpenApiDocument, type PasswordResetOptions } from '../lib';
-import { buildSchemas } from '../lib/schemas';
+import { compileSchemas } from '../lib/http/endpoints';
 
 type Json = Record<string, unknown>;
 
@@ -118,7 +118,7 @@ describe('request schemas are the Joi schemas', () => {
   test.each([false, true])('ajv and Joi agree on every sample body (code flow %s)', (code) => {
     const document = openApiDocument({ code });
     const compile = compiler(document);
-    const joi = buildSchemas(code ? 6 : undefined);
+    const joi = compileSchemas({ codeDigits: code ? 6 : undefined });
     const names = { forgot: 'ForgotRequest', verify: 'VerifyRequest', reset: 'ResetRequest' } as const;
     let accepted = 0;
     for (const endpoint of ['forgot', 'verify', 'reset'] as const) {

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { ADA, createApp, GOOD_PASSWORD, tokenOf, type CreateAppOptions, type TestApp } from './helpers/create-app';
 import { fieldError, PageClient, type Page } from './helpers/page-client';
 import { FORGOT_RESPONSE, passwordReset, type PasswordResetOptions } from '../lib';
-import { PAGE_STRINGS } from '../lib/page-strings';
+import { LOCALES } from '../lib/locales';
+
+const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]));
 
 // Express 4, installed as the npm alias `express4` (it has no type declarations of its own).
 const express4 = require('express4') as typeof import('express');

@@ -6,7 +6,7 @@
 import { MemoryStore, type Store } from 'express-rate-limit';
 import type { RateLimitOptions } from '../lib';
 import { ADA, createApp, type TestApp } from './helpers/create-app';
-import { DEFAULT_LIMITS } from '../lib/options';
+import { DEFAULT_LIMITS } from '../lib/options/defaults';
 
 let t: TestApp | undefined;
 afterEach(async () => {

@@ -6,9 +6,9 @@
 import { inspect } from 'node:util';
 import sgMail from '@sendgrid/mail';
 import { OptionsError, passwordReset, SendGridError, SendGridMailer, type SendGridMailerOptions } from '../lib';
-import { EmailRenderer } from '../lib/templates';
-import { MAX_RETRY_WAIT_MS, parseRetryAfter, retryWait } from '../lib/sendgrid-mailer';
-import type { EmailKind, EmailMessage } from '../lib/mailer';
+import { EmailRenderer } from '../lib/mail/email-templates';
+import { MAX_RETRY_WAIT_MS, parseRetryAfter, retryWait } from '../lib/mail/sendgrid-mailer';
+import type { EmailKind, EmailMessage } from '../lib/mail/mailer';
 import { fakeSendGridKey, sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/fake-sendgrid';
 
 // Made up, but of SendGrid's shape: "SG." + 22 + "." + 43 base64url characters.

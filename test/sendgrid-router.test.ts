@@ -3,7 +3,7 @@
  * @sendgrid/mail client, a local HTTP server standing in for SendGrid.
  */
 import request from 'supertest';
-import { EmailRenderer } from '../lib/templates';
+import { EmailRenderer } from '../lib/mail/email-templates';
 import { sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/fake-sendgrid';
 import { API_KEY, RESET_URL, buildApp, tokenIn, type SendGridApp } from './helpers/sendgrid-app';
 

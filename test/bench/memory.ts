@@ -3,7 +3,7 @@
  * tokens. Run with --expose-gc in its own process; prints one JSON line.
  */
 import { MemoryTokenStore } from '../../lib';
-import { generateToken, hashToken } from '../../lib/tokens';
+import { generateToken, hashToken } from '../../lib/core/tokens';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');

@@ -7,7 +7,7 @@ import bcrypt from 'bcrypt';
 import mongoose from 'mongoose';
 import type { AddressInfo } from 'node:net';
 import { MemoryTokenStore, MongoTokenStore, passwordReset, type PasswordResetOptions, type TokenStore, type UserAdapter } from '../../lib';
-import { generateToken, hashToken } from '../../lib/tokens';
+import { generateToken, hashToken } from '../../lib/core/tokens';
 import { KNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
 
 const BENCH_USER = { id: 'u-known', email: KNOWN_EMAIL, name: 'Bench' };

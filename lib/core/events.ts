@@ -1,0 +1,115 @@
+/**
+ * What happened, told to the app: the event types `hooks.onEvent` receives, the
+ * sink that delivers them, and the scrubbing that keeps secrets out of them.
+ */
+import type { EmailKind } from '../mail/mailer';
+import type { RateLimitName } from '../options/types';
+
+/** Where warnings go. */
+export interface Logger {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/** Fields every event has. */
+interface EventBase {
+  /** When it happened. */
+  at: Date;
+  /** Client IP (`req.ip`, so it honours `trust proxy`), when the event comes from a request. */
+  ip?: string;
+}
+
+/**
+ * Every event `hooks.onEvent` receives. None carries a token, code, link or password.
+ * - `reset.requested`: a reset email is being sent to a known user.
+ * - `reset.unknown_email`: `/forgot` for an address with no account.
+ * - `email.sent` / `email.failed`: delivery of one email.
+ * - `rate_limited`: a per-IP limit answered 429, or the per-email limit silently dropped a request.
+ * - `verify.failed`: a token or code was refused on `/verify` or `/reset`.
+ * - `code.locked`: a user's wrong-code attempts reached `code.maxAttempts`.
+ * - `password.rejected`: a new password broke the policy (the rules, never the password).
+ * - `reset.completed`: a password was changed.
+ * - `error`: background or dependency work failed (store, user adapter, hook).
+ */
+export type PasswordResetEvent =
+  | (EventBase & { type: 'reset.requested'; userId: string; email: string })
+  | (EventBase & { type: 'reset.unknown_email'; email: string })
+  | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
+  | (EventBase & { type: 'email.failed'; kind: EmailKind; to: string; userId?: string; error: EventError })
+  | (EventBase & { type: 'rate_limited'; limiter: RateLimitName; email?: string })
+  | (EventBase & { type: 'verify.failed'; endpoint: 'verify' | 'reset'; reason: 'invalid' | 'expired' | 'wrong_code' | 'locked'; userId?: string })
+  | (EventBase & { type: 'code.locked'; userId: string })
+  | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
+  | (EventBase & { type: 'reset.completed'; userId: string })
+  | (EventBase & { type: 'error'; stage: string; error: EventError });
+
+/** An error as events carry it: no stack, no secrets. */
+export interface EventError {
+  name: string;
+  message: string;
+  /** HTTP status of a failed delivery, when there is one. */
+  status?: number;
+  /** A system or driver error code such as `ETIMEDOUT` or `ECONNREFUSED`, when there is one. */
+  code?: string;
+}
+
+/** The event type names. */
+export type PasswordResetEventType = PasswordResetEvent['type'];
+
+type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+/** An event before the emitter stamps it with `at`. */
+export type EventInput = Without<PasswordResetEvent, 'at'>;
+
+// Tokens are 43 base64url characters; bcrypt hashes start with $2a$/$2b$/$2y$. Neither may leave through an error message.
+const SECRET_PATTERNS = [/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, /[A-Za-z0-9_-]{43,}/g];
+
+/**
+ * An error reduced to what an event may carry: name, a scrubbed message and an HTTP status.
+ * `secrets` are values the caller knows are in play (a link, a code): short ones no pattern can catch.
+ */
+export function toEventError(error: unknown, secrets: (string | undefined)[] = []): EventError {
+  const source = error instanceof Error ? error : new Error(String(error));
+  let message = source.message;
+  for (const secret of secrets) if (secret) message = message.split(secret).join('[redacted]');
+  for (const pattern of SECRET_PATTERNS) message = message.replace(pattern, '[redacted]');
+  const { status: rawStatus, code } = source as { code?: unknown; status?: unknown };
+  const status = rawStatus ?? code;
+  return {
+    name: source.name,
+    message,
+    ...(typeof status === 'number' ? { status } : {}),
+    // Node's and the drivers' string codes (ETIMEDOUT, ECONNREFUSED) tell a timeout from a refusal without parsing messages.
+    ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? { code } : {}),
+  };
+}
+
+/** The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages. */
+export function secretsOfBody(body: unknown): string[] {
+  if (typeof body !== 'object' || body === null) return [];
+  const fields = body as Record<string, unknown>;
+  const values = ['token', 'code', 'password', 'newPassword'].map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
+  return [...values, ...values.map((value) => value.normalize('NFKC'))];
+}
+
+/** Delivers events to `hooks.onEvent`; a throwing hook is logged and never breaks the flow. */
+export class EventSink {
+  constructor(
+    private readonly onEvent: ((event: PasswordResetEvent) => void | Promise<void>) | undefined,
+    private readonly logger: Logger | false,
+  ) {}
+
+  emit(input: EventInput): void {
+    if (!this.onEvent) return;
+    const event = { ...input, at: new Date() } as PasswordResetEvent;
+    try {
+      const result = this.onEvent(event);
+      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.hookFailed(error));
+    } catch (error) {
+      this.hookFailed(error);
+    }
+  }
+
+  private hookFailed(error: unknown): void {
+    if (this.logger) this.logger.warn(`[express-password-reset] hooks.onEvent threw: ${toEventError(error).message}`);
+  }
+}

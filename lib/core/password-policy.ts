@@ -1,0 +1,83 @@
+import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
+import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+import type { PasswordOptions } from '../options/types';
+import type { ErrorDetail } from './errors';
+import type { User } from './users';
+
+/** bcrypt only reads the first 72 bytes; longer passwords are refused, never truncated. */
+export const BCRYPT_MAX_BYTES = 72;
+
+/** The resolved policy: every default filled in. */
+export interface ResolvedPasswordPolicy {
+  minLength: number;
+  maxLength: number;
+  minStrength?: number;
+  blockCommon: boolean;
+  /** Enforce bcrypt's byte limit (off when the app brings its own `hashPassword`). */
+  maxBytes?: number;
+  isBreached?: PasswordOptions['isBreached'];
+  validate?: PasswordOptions['validate'];
+}
+
+let commonPasswords: ReadonlySet<string> | undefined;
+
+/** The common-password list of @zxcvbn-ts/language-common, loaded once per process. */
+export function getCommonPasswords(): ReadonlySet<string> {
+  commonPasswords ??= new Set(dictionary.passwords.map((word) => word.toLowerCase()));
+  return commonPasswords;
+}
+
+type StrengthScorer = (password: string, userInputs: string[]) => number;
+let strengthScorer: StrengthScorer | undefined;
+
+/** zxcvbn with the common dictionaries, set up once and only when `minStrength` is used. */
+function getStrengthScorer(): StrengthScorer {
+  if (!strengthScorer) {
+    // Set up lazily: loading zxcvbn's dictionaries costs tens of milliseconds that apps without minStrength should not pay.
+    zxcvbnOptions.setOptions({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
+    strengthScorer = (password, userInputs) => zxcvbn(password, userInputs).score;
+  }
+  return strengthScorer;
+}
+
+/** NFKC, so that look-alike forms of one password hash the same. */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/**
+ * Checks a normalized password against the policy and returns every rule it
+ * breaks (empty when it is acceptable). Messages never contain the password.
+ */
+export async function findPasswordProblems(policy: ResolvedPasswordPolicy, password: string, user: User): Promise<ErrorDetail[]> {
+  const problems: ErrorDetail[] = [];
+  const reject = (rule: string, message: string): void => {
+    problems.push({ field: 'password', rule, message });
+  };
+  const length = [...password].length;
+  if (length < policy.minLength) reject('minLength', `Use at least ${policy.minLength} characters.`);
+  if (length > policy.maxLength) reject('maxLength', `Use at most ${policy.maxLength} characters.`);
+  else if (policy.maxBytes !== undefined && Buffer.byteLength(password, 'utf8') > policy.maxBytes) {
+    reject('maxBytes', `Use a shorter password: it may take at most ${policy.maxBytes} bytes when encoded as UTF-8.`);
+  }
+  if (problems.length > 0) return problems;
+
+  if (policy.blockCommon && getCommonPasswords().has(password.toLowerCase())) {
+    reject('common', 'This password is too common. Choose one that is harder to guess.');
+  }
+  if (policy.minStrength !== undefined) {
+    const userInputs = [user.email, ...(user.name ? [user.name] : [])];
+    if (getStrengthScorer()(password, userInputs) < policy.minStrength) {
+      reject('strength', 'This password is too easy to guess. Add more words or characters.');
+    }
+  }
+  if (policy.isBreached && (await policy.isBreached(password))) {
+    reject('breached', 'This password has appeared in a data breach. Choose a different one.');
+  }
+  if (policy.validate) {
+    const verdict = await policy.validate(password, user);
+    if (verdict === false) reject('custom', 'This password is not allowed.');
+    else if (typeof verdict === 'string') reject('custom', verdict);
+  }
+  return problems;
+}

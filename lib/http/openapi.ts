@@ -1,0 +1,171 @@
+/**
+ * The router's HTTP API as an OpenAPI 3.1 document. Request bodies are
+ * converted from the very Joi schemas the router validates with (by
+ * joi-to-json), and error statuses and messages come from `PasswordResetError`,
+ * so the document cannot drift from what the router does.
+ */
+import type Joi from 'joi';
+import parseJoi from 'joi-to-json';
+import { PasswordResetError, type ErrorCode } from '../core/errors';
+import { DEFAULTS } from '../options/defaults';
+import { ENDPOINTS, ENDPOINT_NAMES, compileSchemas, type EndpointName } from './endpoints';
+
+/** Options of {@link openApiDocument}. */
+export interface OpenApiOptions {
+  /** Where the router is mounted, e.g. `'/auth/password'`: the document's server URL. @default '/' */
+  basePath?: string;
+  /** Describe the code flow's bodies too (`{ email, code }` beside `{ token }`), as with `code: { enabled: true }`. @default false */
+  code?: boolean | { digits?: number };
+}
+
+/** A part of the document (a JSON Schema in OpenAPI 3.1's dialect, 2020-12, or any other object), as plain JSON. */
+export type JsonObject = Record<string, unknown>;
+
+/** An OpenAPI 3.1 document. */
+export interface OpenApiDocument {
+  openapi: string;
+  info: { title: string; version: string; description: string };
+  servers: { url: string }[];
+  paths: JsonObject;
+  components: JsonObject;
+}
+
+/** Version of the HTTP API this document describes (not of the package). */
+const API_VERSION = '1.0.0';
+
+const ref = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
+
+/**
+ * Joi → JSON Schema in OpenAPI 3.1's dialect. A static import on purpose: a
+ * lazy `require()` throws in the ESM build ("Dynamic require ... is not supported").
+ */
+function toJsonSchema(schema: Joi.Schema): JsonObject {
+  return (parseJoi as unknown as (joi: Joi.Schema, mode: 'open-api-3.1') => JsonObject)(schema, 'open-api-3.1');
+}
+
+function errorResponse(codes: ErrorCode[], status: number): JsonObject {
+  const errors = codes.map((code) => new PasswordResetError(code));
+  const headers: JsonObject = {
+    'Cache-Control': { $ref: '#/components/headers/CacheControl' },
+    'Referrer-Policy': { $ref: '#/components/headers/ReferrerPolicy' },
+  };
+  if (status === 429) {
+    headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
+    for (const name of ['RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']) headers[name] = { $ref: `#/components/headers/${name.replace(/-/g, '')}` };
+  }
+  return {
+    description: errors.map((error) => `\`${error.code}\`: ${error.message}`).join(' '),
+    headers,
+    content: {
+      'application/json': {
+        schema: { allOf: [ref('Error'), { properties: { error: { properties: { code: { enum: codes } } } } }] },
+        examples: Object.fromEntries(errors.map((error) => [error.code, { value: error.toJSON() }])),
+      },
+    },
+  };
+}
+
+function okResponse(description: string, schema: string): JsonObject {
+  return {
+    description,
+    headers: { 'Cache-Control': { $ref: '#/components/headers/CacheControl' }, 'Referrer-Policy': { $ref: '#/components/headers/ReferrerPolicy' } },
+    content: { 'application/json': { schema: ref(schema) } },
+  };
+}
+
+function operation(name: EndpointName, code: { digits: number } | undefined): JsonObject {
+  const { errors, successStatus, docs } = ENDPOINTS[name];
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const errorCode of errors) {
+    const status = new PasswordResetError(errorCode).status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), errorCode]);
+  }
+  const responses: JsonObject = { [String(successStatus)]: okResponse(docs.success.description, docs.success.name) };
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) responses[String(status)] = errorResponse(codes, status);
+  return {
+    post: {
+      operationId: docs.operationId,
+      summary: docs.summary,
+      description: docs.description,
+      requestBody: { required: true, content: { 'application/json': { schema: ref(docs.requestName), examples: docs.examples(code) } } },
+      responses,
+    },
+  };
+}
+
+/**
+ * The OpenAPI 3.1 document of the router's JSON API (`POST /forgot`,
+ * `/verify`, `/reset`). With `openapi: true` the router serves it at
+ * `GET /openapi.json`, with its mount path as the server URL.
+ */
+export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
+  const settings = options.code === undefined || options.code === false ? undefined : options.code === true ? {} : options.code;
+  const code = settings ? { digits: settings.digits ?? DEFAULTS.code.digits } : undefined;
+  const schemas = compileSchemas({ codeDigits: code?.digits });
+  const allCodes = [...new Set(ENDPOINT_NAMES.flatMap((name) => ENDPOINTS[name].errors))];
+  const paths: JsonObject = {};
+  const requestSchemas: JsonObject = {};
+  const successSchemas: JsonObject = {};
+  for (const name of ENDPOINT_NAMES) {
+    const { path, docs } = ENDPOINTS[name];
+    paths[path] = operation(name, code);
+    requestSchemas[docs.requestName] = toJsonSchema(schemas[name]);
+    successSchemas[docs.success.name] = structuredClone(docs.success.schema);
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'express-password-reset',
+      version: API_VERSION,
+      description: 'The "forgot password" API of an express-password-reset router. Requests and responses are JSON; ' +
+        'every response has `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.' +
+        (code ? ' The code flow is on: `/verify` and `/reset` also accept `{ email, code }` in place of `{ token }`.' : ''),
+    },
+    servers: [{ url: options.basePath ?? '/' }],
+    paths,
+    components: {
+      schemas: {
+        ...requestSchemas,
+        ...successSchemas,
+        ErrorDetail: {
+          type: 'object',
+          required: ['field', 'message'],
+          additionalProperties: false,
+          properties: {
+            field: { type: 'string', description: 'The request field (or `password` for a policy rule).' },
+            message: { type: 'string' },
+            rule: { type: 'string', description: 'For `PASSWORD_REJECTED`: the policy rule, e.g. `minLength`, `common`, `breached`.' },
+          },
+        },
+        Error: {
+          type: 'object',
+          required: ['success', 'error'],
+          additionalProperties: false,
+          properties: {
+            success: { const: false },
+            error: {
+              type: 'object',
+              required: ['code', 'message'],
+              additionalProperties: false,
+              properties: {
+                code: { enum: allCodes },
+                message: { type: 'string' },
+                details: { type: 'array', minItems: 1, items: ref('ErrorDetail') },
+              },
+            },
+          },
+        },
+      },
+      headers: {
+        CacheControl: { description: 'Nothing may be cached.', required: true, schema: { const: 'no-store' } },
+        ReferrerPolicy: { description: 'No URL of this API leaks through a Referer.', required: true, schema: { const: 'no-referrer' } },
+        RetryAfter: { description: 'Seconds until a request is allowed again.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        RateLimitPolicy: { description: 'The limit and window, e.g. `20;w=900`.', required: true, schema: { type: 'string' } },
+        RateLimitLimit: { description: 'Requests allowed per window.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        RateLimitRemaining: { description: 'Requests left in this window.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        RateLimitReset: { description: 'Seconds until the window resets.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+      },
+    },
+  };
+}

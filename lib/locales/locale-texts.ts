@@ -1,0 +1,92 @@
+/**
+ * The shape of one locale: the texts of the built-in emails and of the hosted
+ * pages, together, so a language is added in one file (see `index.ts`).
+ */
+
+/**
+ * The words of the built-in emails: a greeting and one entry per `EmailKind` (the templates index it by kind, so a
+ * kind without its texts does not compile). Values are plain text: the templates escape what they insert into HTML.
+ */
+export interface EmailTexts {
+  greeting: (name?: string) => string;
+  reset: {
+    subject: (appName: string) => string;
+    intro: (appName: string) => string;
+    button: string;
+    code: string;
+    expires: (minutes: number) => string;
+    ignore: string;
+  };
+  changed: { subject: (appName: string) => string; body: (appName: string) => string; notYou: string };
+  unknown: { subject: (appName: string) => string; body: (appName: string, email: string) => string; ignore: string };
+}
+
+/** The words of the hosted pages. Values are plain text: the views escape everything they insert. */
+export interface PageTexts {
+  /** Prefix of the window title and of each error, for screen readers: "Error: ". */
+  errorPrefix: string;
+  /** Heading of the error summary. */
+  problem: string;
+  requestNew: string;
+  forgot: {
+    title: string;
+    intro: string;
+    email: string;
+    submit: string;
+    sentTitle: string;
+    /** The same uniform answer as the API's `/forgot` message. */
+    sent: string;
+    sentHint: string;
+    haveCode: string;
+  };
+  reset: {
+    title: string;
+    intro: string;
+    password: string;
+    passwordHint: (min: number, max: number) => string;
+    confirm: string;
+    submit: string;
+    codeIntro: string;
+    email: string;
+    code: string;
+    codeHint: (digits: number) => string;
+    missingTitle: string;
+    missing: string;
+    invalidTitle: string;
+  };
+  done: { title: string; message: string };
+  errors: {
+    emailRequired: string;
+    emailInvalid: string;
+    codeRequired: string;
+    codeInvalid: string;
+    passwordRequired: string;
+    confirmMismatch: string;
+    tokenInvalid: string;
+    tokenExpired: string;
+    codeRejected: string;
+    codeExpired: string;
+    forbidden: string;
+    rateLimited: string;
+    unavailable: string;
+    tooLarge: string;
+    badRequest: string;
+    unexpected: string;
+    /** Password policy rules (`error.details[].rule`), with the policy's numbers. */
+    rules: {
+      minLength: (n: number) => string;
+      maxLength: (n: number) => string;
+      maxBytes: string;
+      common: string;
+      strength: string;
+      breached: string;
+      custom: string;
+    };
+  };
+}
+
+/** One language of the package. */
+export interface LocaleTexts {
+  emails: EmailTexts;
+  pages: PageTexts;
+}

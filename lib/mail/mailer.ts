@@ -1,0 +1,54 @@
+/** The seam between the router and whatever delivers email. */
+
+/**
+ * The emails the package sends, the one list of them: `reset` (the link and
+ * code), `changed` (the notice after a reset), `unknown` (to an address with no
+ * account, when `emails.notifyUnknown` is on).
+ */
+export const EMAIL_KINDS = ['reset', 'changed', 'unknown'] as const;
+
+/** One of {@link EMAIL_KINDS}. */
+export type EmailKind = (typeof EMAIL_KINDS)[number];
+
+/**
+ * What a template is rendered from. `resetUrl` and `code` are secrets: they
+ * belong in the email and nowhere else (never in logs or events).
+ */
+export interface TemplateData {
+  /** `emails.appName`. */
+  appName: string;
+  /** The user's name, when the user adapter returns one. */
+  name?: string;
+  /** The recipient address. */
+  email: string;
+  /** The reset link (kind `reset` only). */
+  resetUrl?: string;
+  /** The numeric code (kind `reset` with the code flow on). */
+  code?: string;
+  /** Lifetime of the link in minutes (kind `reset`). */
+  expiresInMinutes?: number;
+  /** The locale the email was rendered in, e.g. `en`. */
+  locale: string;
+}
+
+/** One email, rendered and ready to deliver. */
+export interface EmailMessage {
+  /** Recipient address. */
+  to: string;
+  subject: string;
+  /** Plain-text body. */
+  text: string;
+  /** HTML body; every piece of user data in it is escaped. */
+  html: string;
+  /** Which email this is. */
+  kind: EmailKind;
+  /** The data the message was rendered from, for mailers that render remotely (SendGrid dynamic templates). */
+  data: TemplateData;
+}
+
+/** Delivers email. `send` rejects when delivery failed; the router reports that as an `email.failed` event. */
+export interface Mailer {
+  send(message: EmailMessage): Promise<void>;
+  /** Optional: stop timers and connections on `router.close()`. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,264 @@
+/**
+ * `MongoTokenStore`: reset tokens in MongoDB, through a Mongoose model on the
+ * app's own connection, so tokens survive restarts and are shared by every
+ * instance of the app.
+ *
+ * Correct without transactions, on MongoDB and on MongoDB-wire servers such
+ * as FerretDB 1.x, where conditional updates (`findOneAndUpdate`, capped `$inc`,
+ * upserts) let several concurrent callers win. Races are decided only by
+ * operations that are atomic on both: deleting a document (exactly one
+ * deleter sees `deletedCount === 1`) and inserting on a unique `_id`
+ * (exactly one inserter succeeds).
+ */
+import type { FilterQuery, Model } from 'mongoose';
+import type { Logger } from '../core/events';
+import { checkPositiveInteger } from '../options/checks';
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from '../stores/token-store';
+import {
+  DEFAULT_PURGE_INTERVAL_MS, DEFAULT_TIMEOUT_MS, IndexKeeper, bounded, checkCollectionName, checkConnection,
+  insertDocument, isDuplicateKey, modelOn, purgeTimer,
+} from './collection';
+import type { MongooseConnection } from './mongoose-types';
+
+/** Options of {@link MongoTokenStore}. */
+export interface MongoTokenStoreOptions {
+  /** The app's Mongoose connection, e.g. `mongoose.connection`. No second connection is opened. */
+  connection: MongooseConnection;
+  /** Collection of the tokens. @default 'password_reset_tokens' */
+  collection?: string;
+  /** Collection of the wrong-code attempt slots. @default `${collection}_attempts` */
+  attemptsCollection?: string;
+  /**
+   * Longest time one database operation may take, including waiting for an
+   * unreachable server; past it the operation fails and the router answers
+   * `503 SERVICE_UNAVAILABLE`. @default 3000
+   */
+  timeoutMs?: number;
+  /**
+   * How long an expired token is still kept, so that using it answers
+   * `TOKEN_EXPIRED` rather than `TOKEN_INVALID`. @default 3600000 (1 hour)
+   */
+  expiredRetentionMs?: number;
+  /**
+   * How often expired documents are deleted when the server refuses TTL
+   * indexes (FerretDB 1.x). The timer is `unref()`ed and stopped by `close()`.
+   * @default 60000
+   */
+  purgeIntervalMs?: number;
+  /** Where the one warning about a refused TTL index goes; `false` silences it. @default console */
+  logger?: Logger | false;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** `_id` is the token's SHA-256 hash: unique by nature, and the one key every server looks up fast (FerretDB 1.x only pushes `_id` down). */
+type TokenDocument = Omit<TokenRecord, 'tokenHash'> & { _id: string };
+
+/** One taken attempt slot; `_id` is `${key}:${slot}`, so a slot can be taken once. */
+interface AttemptDocument {
+  _id: string;
+  key: string;
+  slot: number;
+  expiresAt: Date;
+}
+
+const TOKEN_FIELDS = {
+  _id: String,
+  userId: { type: String, required: true },
+  email: { type: String, required: true },
+  codeHash: String,
+  codeSalt: String,
+  expiresAt: { type: Date, required: true },
+  createdAt: { type: Date, required: true },
+};
+
+const ATTEMPT_FIELDS = {
+  _id: String,
+  key: { type: String, required: true },
+  slot: { type: Number, required: true },
+  expiresAt: { type: Date, required: true },
+};
+
+function toRecord(doc: TokenDocument): TokenRecord {
+  return {
+    tokenHash: doc._id,
+    userId: doc.userId,
+    email: doc.email,
+    expiresAt: doc.expiresAt,
+    createdAt: doc.createdAt,
+    ...(doc.codeHash === undefined || doc.codeHash === null ? {} : { codeHash: doc.codeHash, codeSalt: doc.codeSalt }),
+  };
+}
+
+/** The production `TokenStore`: MongoDB 5+ or FerretDB 1.x, any number of app instances. */
+export class MongoTokenStore implements TokenStore {
+  private readonly tokens: Model<TokenDocument>;
+  private readonly attempts: Model<AttemptDocument>;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
+  /** Per-operation options: the driver's client-side operation timeout (it covers server selection too). */
+  private readonly op: { timeoutMS: number };
+  private readonly timeoutMs: number;
+  private readonly tokenIndexes: IndexKeeper;
+  private readonly attemptIndexes: IndexKeeper;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  constructor(options: MongoTokenStoreOptions) {
+    const connection = checkConnection('MongoTokenStore.connection', options?.connection);
+    const collection = checkCollectionName('MongoTokenStore.collection', options.collection, 'password_reset_tokens');
+    const attemptsCollection = checkCollectionName('MongoTokenStore.attemptsCollection', options.attemptsCollection, `${collection}_attempts`);
+    const timeoutMs = checkPositiveInteger('MongoTokenStore.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
+    this.retentionMs = checkPositiveInteger('MongoTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
+    const purgeIntervalMs = checkPositiveInteger('MongoTokenStore.purgeIntervalMs', options.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
+    const logger = options.logger === undefined ? console : options.logger;
+    this.now = options.now ?? Date.now;
+    this.op = { timeoutMS: timeoutMs };
+    this.timeoutMs = timeoutMs;
+
+    this.tokens = modelOn(connection, `ExpressPasswordResetToken:${collection}`, collection, TOKEN_FIELDS, timeoutMs) as unknown as Model<TokenDocument>;
+    this.attempts = modelOn(connection, `ExpressPasswordResetAttempt:${attemptsCollection}`, attemptsCollection, ATTEMPT_FIELDS, timeoutMs) as unknown as Model<AttemptDocument>;
+    const common = { connection, timeoutMs, logger, purgeIntervalMs };
+    this.tokenIndexes = new IndexKeeper({
+      ...common,
+      collection: this.tokens.collection,
+      indexes: [{ userId: 1, createdAt: -1 }],
+      // A token document goes once it is past its retention, not at expiry, so "expired" stays distinguishable from "invalid".
+      ttl: { field: 'expiresAt', expireAfterSeconds: Math.ceil(this.retentionMs / 1000) },
+      onTtlRefused: () => this.startPurging(purgeIntervalMs, () => this.purgeTokens()),
+    });
+    this.attemptIndexes = new IndexKeeper({
+      ...common,
+      collection: this.attempts.collection,
+      indexes: [{ key: 1 }],
+      ttl: { field: 'expiresAt', expireAfterSeconds: 0 },
+      onTtlRefused: () => this.startPurging(purgeIntervalMs, () => this.purgeAttempts()),
+    });
+    this.ensureIndexes();
+  }
+
+  async save(record: TokenRecord): Promise<void> {
+    this.ensureIndexes();
+    const { tokenHash, userId, createdAt } = record;
+    const doc: TokenDocument = {
+      _id: tokenHash,
+      userId,
+      email: record.email,
+      expiresAt: record.expiresAt,
+      createdAt,
+      ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+    };
+    await this.run(insertDocument(this.tokens.collection, doc, this.op));
+    // Tokens of a user are ordered by (createdAt, hash), so every instance agrees which one is newest even within a millisecond.
+    const older: FilterQuery<TokenDocument> = { userId, $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }] };
+    const newer: FilterQuery<TokenDocument> = { userId, $or: [{ createdAt: { $gt: createdAt } }, { createdAt, _id: { $gt: tokenHash } }] };
+    await this.run(this.tokens.deleteMany(older).setOptions(this.op).exec());
+    // A concurrent save of a newer token may have swept before this insert landed; then this token is the stale one.
+    // Of two racing saves, the later sweep or this check always sees the other insert, so at most one token survives.
+    if (await this.run(this.tokens.exists(newer).setOptions(this.op).exec())) {
+      await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.op).exec());
+    }
+  }
+
+  async find(tokenHash: string): Promise<TokenRecord | null> {
+    this.ensureIndexes();
+    const doc = await this.run(this.tokens.findOne({ _id: tokenHash, expiresAt: { $gt: this.retentionCutoff() } }).lean<TokenDocument>().setOptions(this.op).exec());
+    return doc ? toRecord(doc) : null;
+  }
+
+  async findByUser(userId: string): Promise<TokenRecord | null> {
+    this.ensureIndexes();
+    const doc = await this.run(this.tokens.findOne({ userId, expiresAt: { $gt: this.retentionCutoff() } })
+      .sort({ createdAt: -1, _id: -1 }).lean<TokenDocument>().setOptions(this.op).exec());
+    return doc ? toRecord(doc) : null;
+  }
+
+  async claim(tokenHash: string): Promise<boolean> {
+    this.ensureIndexes();
+    // By `_id` alone: of concurrent deleters exactly one sees deletedCount 1. (Expiry was checked by find(); long-expired tokens are purged.)
+    const result = await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.op).exec());
+    return result.deletedCount === 1;
+  }
+
+  async revokeUser(userId: string): Promise<void> {
+    this.ensureIndexes();
+    await this.run(this.tokens.deleteMany({ userId }).setOptions(this.op).exec());
+  }
+
+  async takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null> {
+    this.ensureIndexes();
+    const now = new Date(this.now());
+    const held = await this.run(this.attempts.find({ key, expiresAt: { $gt: now } }, { slot: 1 }).lean<Pick<AttemptDocument, 'slot'>[]>().setOptions(this.op).exec());
+    const taken = new Set(held.map((doc) => doc.slot));
+    for (let slot = 1; slot <= limit; slot += 1) {
+      if (taken.has(slot)) continue;
+      if (await this.takeSlot({ _id: `${key}:${slot}`, key, slot, expiresAt }, now)) return slot;
+    }
+    return null;
+  }
+
+  async releaseAttempt(key: string, slot: number): Promise<void> {
+    await this.run(this.attempts.deleteOne({ _id: `${key}:${slot}` }).setOptions(this.op).exec());
+  }
+
+  async clearAttempts(key: string): Promise<void> {
+    await this.run(this.attempts.deleteMany({ key }).setOptions(this.op).exec());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  /**
+   * Deletes tokens past their retention and expired attempt slots. Runs on a
+   * timer only where the server refused TTL indexes; queries ignore such
+   * documents either way.
+   */
+  async purge(): Promise<void> {
+    await Promise.all([this.purgeTokens(), this.purgeAttempts()]);
+  }
+
+  /** Inserts the slot; a slot that exists but has expired is deleted (one deleter wins) and taken again. */
+  private async takeSlot(doc: AttemptDocument, now: Date): Promise<boolean> {
+    for (let round = 0; round < 2; round += 1) {
+      try {
+        await this.run(insertDocument(this.attempts.collection, doc, this.op));
+        return true;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
+      const freed = await this.run(this.attempts.deleteOne({ _id: doc._id, expiresAt: { $lte: now } }).setOptions(this.op).exec());
+      if (freed.deletedCount !== 1) return false;
+    }
+    return false;
+  }
+
+  /** Every database call goes through here: it fails within `timeoutMs`, whatever state the connection is in. */
+  private run<T>(operation: Promise<T>): Promise<T> {
+    return bounded(operation, this.timeoutMs);
+  }
+
+  private retentionCutoff(): Date {
+    return new Date(this.now() - this.retentionMs);
+  }
+
+  private async purgeTokens(): Promise<void> {
+    await this.run(this.tokens.deleteMany({ expiresAt: { $lte: this.retentionCutoff() } }).setOptions(this.op).exec());
+  }
+
+  private async purgeAttempts(): Promise<void> {
+    await this.run(this.attempts.deleteMany({ expiresAt: { $lte: new Date(this.now()) } }).setOptions(this.op).exec());
+  }
+
+  private ensureIndexes(): void {
+    if (this.closed) return;
+    this.tokenIndexes.ensure();
+    this.attemptIndexes.ensure();
+  }
+
+  private startPurging(intervalMs: number, purge: () => Promise<void>): void {
+    if (!this.closed) this.timers.push(purgeTimer(intervalMs, purge));
+  }
+}

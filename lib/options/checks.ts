@@ -1,0 +1,73 @@
+/**
+ * The building blocks of every option check: the router's own (`validate.ts`)
+ * and those of the stores, mailers and adapters, which check their options at
+ * construction too. A mistake throws an `OptionsError` that names the option and
+ * says what is allowed, never showing a string's content (it may be a secret).
+ */
+import { OptionsError, describeValue } from '../core/errors';
+
+/** An object read key by key before it is known to fit its type. */
+export type PlainObject = Record<string, unknown>;
+
+/** Throws the `ERR_EPR_OPTION_INVALID` error of `option`. */
+export function invalidOption(option: string, message: string): never {
+  throw new OptionsError('ERR_EPR_OPTION_INVALID', option, message);
+}
+
+export function isPlainObject(value: unknown): value is PlainObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An object whose keys are all in `allowed`; returns it for reading its fields. */
+export function checkObject(option: string, value: unknown, allowed: readonly string[]): PlainObject {
+  if (!isPlainObject(value)) invalidOption(option, `must be an object, got ${describeValue(value)}`);
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) invalidOption(`${option}.${key}`, `is not a known option; allowed: ${allowed.join(', ')}`);
+  }
+  return value;
+}
+
+export function checkFunction(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') {
+    invalidOption(option, `must be a function, got ${describeValue(value)}`);
+  }
+}
+
+export function checkBoolean(option: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'boolean') {
+    invalidOption(option, `must be true or false, got ${describeValue(value)}`);
+  }
+}
+
+export function checkString(option: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
+    invalidOption(option, `must be a non-empty string, got ${describeValue(value)}`);
+  }
+}
+
+/** A positive safe integer option with a default, e.g. a store's timeout; returns the value to use. */
+export function checkPositiveInteger(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    invalidOption(option, `must be a positive integer, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+export function checkInteger(option: string, value: unknown, min: number, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    invalidOption(option, `must be an integer from ${min} to ${max}, got ${describeValue(value)}`);
+  }
+}
+
+/** An object that has each of `methods`. */
+export function checkImplements(option: string, value: unknown, methods: readonly string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null) {
+    invalidOption(option, `must be an object with ${methods.join(', ')}, got ${describeValue(value)}`);
+  }
+  for (const method of methods) {
+    if (typeof (value as PlainObject)[method] !== 'function') invalidOption(option, `must have a ${method}() method`);
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Every default of `passwordReset()`'s options, in one place. The option types
+ * (`types.ts`) cite these values in their `@default` tags; `resolve.ts` applies them.
+ */
+import { ENDPOINTS, ENDPOINT_NAMES } from '../http/endpoints';
+import type { LimitOptions, RateLimitName } from './types';
+
+/** The per-IP limit of each endpoint (from the endpoints table) and the per-email limit of `/forgot`. */
+export const DEFAULT_LIMITS: Readonly<Record<RateLimitName, LimitOptions>> = {
+  ...(Object.fromEntries(ENDPOINT_NAMES.map((name) => [name, ENDPOINTS[name].defaultLimit])) as Record<
+    (typeof ENDPOINT_NAMES)[number],
+    LimitOptions
+  >),
+  perEmail: { windowMs: 60 * 60_000, limit: 5 },
+};
+
+export const DEFAULTS = {
+  tokenTtl: '30m',
+  bcryptRounds: 12,
+  password: { minLength: 8, maxLength: 64, blockCommon: true },
+  code: { digits: 6, maxAttempts: 5 },
+  emails: { appName: 'Your account', sendChangedNotice: true, notifyUnknown: false },
+  rateLimit: DEFAULT_LIMITS,
+  openapi: false,
+} as const;
+
+/** `/forgot` requests whose lookup and email may be in progress at once, per router; more are dropped (202 all the same). */
+export const MAX_PENDING_REQUESTS = 1000;

@@ -1,0 +1,124 @@
+/**
+ * Turns the options object into the values the router is built from: checked
+ * once (`validate.ts`), every default filled in from `defaults.ts`, and what the
+ * request path needs computed ahead (the parsed TTL, the link builder, the
+ * compiled schemas). Nothing is constructed here: `passwordReset()` builds the
+ * stores, mailer, limiters and flow from these values.
+ */
+import bcrypt from 'bcrypt';
+import type { Logger } from '../core/events';
+import { BCRYPT_MAX_BYTES, type ResolvedPasswordPolicy } from '../core/password-policy';
+import type { User } from '../core/users';
+import { compileSchemas, type RequestSchemas } from '../http/endpoints';
+import { DEFAULTS } from './defaults';
+import { parseDuration } from './duration';
+import type { LimitOptions, PagesOptions, PasswordResetOptions, RateLimitName, RateLimitOptions } from './types';
+import { validateOptions } from './validate';
+
+export interface ResolvedRateLimits {
+  limits: Record<RateLimitName, LimitOptions | false>;
+  /** The app's store factory; absent: the root picks in-memory or Mongo stores. */
+  store?: RateLimitOptions['store'];
+}
+
+export interface ResolvedOptions {
+  /** The options as given (the root reads the seams from it: `users`, `store`, `mailer`, `mongoose`, `sendgrid`). */
+  given: PasswordResetOptions;
+  buildLink: (token: string, user: User) => string;
+  tokenTtlMs: number;
+  policy: ResolvedPasswordPolicy;
+  hashPassword: (password: string) => Promise<string>;
+  rateLimit: ResolvedRateLimits | false;
+  code?: { digits: number; maxAttempts: number };
+  appName: string;
+  sendChangedNotice: boolean;
+  notifyUnknown: boolean;
+  schemas: RequestSchemas;
+  /** `pages` with its defaults: the site title falls back to `emails.appName`. */
+  pages: PagesOptions | false;
+  openapi: boolean;
+  logger: Logger | false;
+  now: () => Date;
+}
+
+function linkBuilder(resetUrl: PasswordResetOptions['resetUrl']): ResolvedOptions['buildLink'] {
+  if (typeof resetUrl === 'function') return resetUrl;
+  // Parsed once: per link only the token is appended. Tokens are base64url, so they need no escaping.
+  const base = new URL(resetUrl);
+  base.searchParams.delete('token');
+  const hash = base.hash;
+  base.hash = '';
+  const prefix = `${base.toString()}${base.search ? '&' : '?'}token=`;
+  return (token) => `${prefix}${token}${hash}`;
+}
+
+function resolveRateLimits(rateLimit: PasswordResetOptions['rateLimit']): ResolvedRateLimits | false {
+  if (rateLimit === false) return false;
+  const limits = {} as Record<RateLimitName, LimitOptions | false>;
+  for (const name of Object.keys(DEFAULTS.rateLimit) as RateLimitName[]) {
+    limits[name] = rateLimit?.[name] ?? DEFAULTS.rateLimit[name];
+  }
+  return { limits, ...(rateLimit?.store ? { store: rateLimit.store } : {}) };
+}
+
+function resolvePages(options: PasswordResetOptions): PagesOptions | false {
+  if (!options.pages) return false;
+  const pages = options.pages === true ? {} : options.pages;
+  return { ...pages, title: pages.title ?? options.emails?.appName };
+}
+
+/** Checks `options` and fills in every default; throws an `OptionsError` for the first mistake. */
+export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
+  validateOptions(options);
+  const logger = options.logger === undefined ? console : options.logger;
+  const rounds = options.bcryptRounds ?? DEFAULTS.bcryptRounds;
+  const code = options.code?.enabled
+    ? { digits: options.code.digits ?? DEFAULTS.code.digits, maxAttempts: options.code.maxAttempts ?? DEFAULTS.code.maxAttempts }
+    : undefined;
+  const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);
+  const password = options.password ?? {};
+  const resolved: ResolvedOptions = {
+    given: options,
+    buildLink: linkBuilder(options.resetUrl),
+    tokenTtlMs,
+    policy: {
+      minLength: password.minLength ?? DEFAULTS.password.minLength,
+      maxLength: password.maxLength ?? DEFAULTS.password.maxLength,
+      minStrength: password.minStrength,
+      blockCommon: password.blockCommon ?? DEFAULTS.password.blockCommon,
+      maxBytes: options.hashPassword ? undefined : BCRYPT_MAX_BYTES,
+      isBreached: password.isBreached,
+      validate: password.validate,
+    },
+    hashPassword: options.hashPassword ?? ((plain) => bcrypt.hash(plain, rounds)),
+    rateLimit: resolveRateLimits(options.rateLimit),
+    code,
+    appName: options.emails?.appName ?? DEFAULTS.emails.appName,
+    sendChangedNotice: options.emails?.sendChangedNotice ?? DEFAULTS.emails.sendChangedNotice,
+    notifyUnknown: options.emails?.notifyUnknown ?? DEFAULTS.emails.notifyUnknown,
+    schemas: compileSchemas({ codeDigits: code?.digits }),
+    pages: resolvePages(options),
+    openapi: options.openapi ?? DEFAULTS.openapi,
+    logger,
+    now: options.now ?? (() => new Date()),
+  };
+  warnAboutDevelopmentDefaults(options, logger, tokenTtlMs);
+  return resolved;
+}
+
+function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Logger | false, ttlMs: number): void {
+  if (process.env.NODE_ENV !== 'production' || !logger) return;
+  const parts: string[] = [];
+  if (!options.store && !options.mongoose) {
+    parts.push('tokens are kept in memory (lost on restart, not shared between instances): set "mongoose" or "store"');
+  }
+  if (!options.mailer && !options.sendgrid) {
+    parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
+  }
+  // Short lifetimes are for tests; in production one is usually a unit mistake (30 meant as minutes).
+  if (ttlMs < 60_000) parts.push(`"tokenTtl" is ${ttlMs} ms, too short for anyone to open an email: did you mean '${ttlMs}m'?`);
+  if (options.bcryptRounds !== undefined && options.bcryptRounds < 10) {
+    parts.push(`"bcryptRounds" is ${options.bcryptRounds}, a cost meant for tests: use 10 or more (default 12)`);
+  }
+  if (parts.length > 0) logger.warn(`[express-password-reset] NODE_ENV=production but ${parts.join('; and ')}.`);
+}

@@ -1,0 +1,214 @@
+/**
+ * The types of `passwordReset()`'s options. Every field is documented here;
+ * the defaults live in `defaults.ts`, the checks in `validate.ts`.
+ */
+import type { Request } from 'express';
+import type { Store as RateLimitStore } from 'express-rate-limit';
+import type { Logger, PasswordResetEvent } from '../core/events';
+import type { User, UserAdapter } from '../core/users';
+import type { EndpointName } from '../http/endpoints';
+import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
+import type { MongooseConnection } from '../mongo/mongoose-types';
+import type { TokenStore } from '../stores/token-store';
+
+/** Lifetime: milliseconds, or a string of a number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `'30m'`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
+/** One IP (or email) limit: at most `limit` requests per `windowMs`. */
+export interface LimitOptions {
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /** Requests allowed per window. */
+  limit: number;
+}
+
+/** Rate limits, on by default. */
+export interface RateLimitOptions {
+  /** Per IP on `POST /forgot` (over: 429). @default { windowMs: 900000, limit: 50 } */
+  forgot?: LimitOptions | false;
+  /** Per IP on `POST /verify` (over: 429). @default { windowMs: 900000, limit: 100 } */
+  verify?: LimitOptions | false;
+  /** Per IP on `POST /reset` (over: 429). @default { windowMs: 900000, limit: 50 } */
+  reset?: LimitOptions | false;
+  /**
+   * Per email address on `POST /forgot`. Over the limit the answer is the same
+   * 202 as always and no email is sent. @default { windowMs: 3600000, limit: 5 }
+   */
+  perEmail?: LimitOptions | false;
+  /**
+   * Builds one express-rate-limit store per limiter; `name` is distinct per
+   * limiter (`forgot`, `verify`, `reset`, `perEmail`), e.g.
+   * `(name) => new RedisStore({ sendCommand, prefix: name })`.
+   * @default in-memory stores, or `MongoRateLimitStore` when `mongoose` is set
+   */
+  store?: (name: RateLimitName) => RateLimitStore;
+}
+
+/** The names the rate-limit store factory is called with: one per endpoint, and `perEmail`. */
+export type RateLimitName = EndpointName | 'perEmail';
+
+/** The password policy, checked on NFKC-normalized passwords before a token is consumed. */
+export interface PasswordOptions {
+  /** Fewest characters (code points). @default 8 */
+  minLength?: number;
+  /** Most characters (code points); bcrypt's 72-byte limit is enforced as well. @default 64 */
+  maxLength?: number;
+  /** Lowest zxcvbn score (0–4) accepted; off when absent. */
+  minStrength?: 0 | 1 | 2 | 3 | 4;
+  /** Reject passwords from the bundled list of common passwords (about 49,000 entries). @default true */
+  blockCommon?: boolean;
+  /** Resolves `true` when the password is known to be breached (e.g. a Have I Been Pwned lookup). */
+  isBreached?: (password: string) => boolean | Promise<boolean>;
+  /**
+   * Your own rule: return `true`/`undefined` to accept, `false` or a message
+   * string to reject (the message is shown to the user).
+   */
+  validate?: (password: string, user: User) => boolean | string | undefined | Promise<boolean | string | undefined>;
+}
+
+/** The short numeric code sent alongside the link. */
+export interface CodeOptions {
+  /** Turns the code flow on. @default false */
+  enabled: boolean;
+  /** Digits of the code (4–10). @default 6 */
+  digits?: number;
+  /** Wrong guesses allowed per user before codes stop working (until `tokenTtl` passes). @default 5 */
+  maxAttempts?: number;
+}
+
+/** One email template. Each part is optional; missing parts use the built-in template. */
+export interface EmailTemplate {
+  subject?: string | ((data: TemplateData) => string);
+  /** Must escape any user data it shows (use the `escapeHtml` export). */
+  html?: (data: TemplateData) => string;
+  text?: (data: TemplateData) => string;
+}
+
+/** Templates per kind; a kind may also be keyed by locale: `{ reset: { de: {...} } }`. */
+export type EmailTemplates = Partial<Record<EmailKind, EmailTemplate | Record<string, EmailTemplate>>>;
+
+/** Email settings. */
+export interface EmailOptions {
+  /** Shown in subjects and bodies. @default 'Your account' */
+  appName?: string;
+  /** Overrides of the built-in templates. */
+  templates?: EmailTemplates;
+  /** Email the user after their password was changed. @default true */
+  sendChangedNotice?: boolean;
+  /** Send a short "no account here" email to addresses with no account. @default false */
+  notifyUnknown?: boolean;
+}
+
+/** An email address: `'a@b.example'`, `'Name <a@b.example>'`, or `{ email, name }`. */
+export type EmailAddress = string | { email: string; name?: string };
+
+/** The bundled SendGrid delivery (`SendGridMailer`), on its own `@sendgrid/mail` client. */
+export interface SendGridOptions {
+  /** SendGrid API key (`SG.…`), e.g. `process.env.SENDGRID_API_KEY`. Never logged or put in errors. */
+  apiKey: string;
+  /** Sender, a verified Sender Identity: `'Acme <no-reply@acme.example>'`, an address, or `{ email, name }`. */
+  from: EmailAddress;
+  /** Where replies go, when not to `from`. Same forms as `from`. */
+  replyTo?: EmailAddress;
+  /**
+   * SendGrid dynamic template ids (`d-…`) per kind; a kind without one is sent
+   * with the built-in template as content. A template receives the
+   * `TemplateData` fields as `dynamic_template_data`, e.g.
+   * `{ reset: 'd-0123456789abcdef0123456789abcdef' }`.
+   */
+  templateIds?: Partial<Record<EmailKind, string>>;
+  /** Sets `mail_settings.sandbox_mode`: SendGrid validates the request and delivers nothing. @default false */
+  sandboxMode?: boolean;
+  /** SendGrid categories for statistics (at most 10, e.g. `['password-reset']`). They are visible in SendGrid: no secrets. */
+  categories?: string[];
+  /** Milliseconds to wait for SendGrid's answer; a timed-out send is not retried. @default 10000 */
+  timeoutMs?: number;
+  /** Further attempts after a 429 or 5xx answer (never after another 4xx or a timeout). @default 2 */
+  maxRetries?: number;
+  /**
+   * First wait before a retry in milliseconds, doubled for each further one; a
+   * longer `Retry-After` from SendGrid wins. Waits never exceed 10 s: a
+   * `Retry-After` over that ends the retries. @default 500
+   */
+  retryDelayMs?: number;
+  /** Where the API is, for tests and proxies, e.g. `'http://127.0.0.1:8025'`. @default 'https://api.sendgrid.com' */
+  baseUrl?: string;
+}
+
+/** Hooks into the flow. */
+export interface HookOptions {
+  /** Awaited after the new password is stored, e.g. to end the user's sessions. */
+  onPasswordReset?: (user: User, req: Request) => void | Promise<void>;
+  /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
+  onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
+}
+
+/**
+ * Hosted pages: `GET /forgot`, `GET /reset` (the emailed link opens it; point
+ * `resetUrl` at `<your origin><mount path>/reset`) and their plain form posts.
+ */
+export interface PagesOptions {
+  /** Site name shown above every page and in the window title. @default emails.appName, when set */
+  title?: string;
+  /**
+   * CSS text added after the built-in stylesheet, e.g. `':root{--accent:#0a7c2f}'`
+   * (inlined and allowed by its hash in the page's Content-Security-Policy).
+   */
+  css?: string;
+  /** Page language, `'en'`, `'de'` or `'fr'` (others show English). @default negotiated from Accept-Language */
+  locale?: string;
+  /**
+   * Where to send the browser (303) after a successful reset, e.g.
+   * `'https://app.example/login'` or `'/login'`. @default a "password changed" page
+   */
+  successRedirect?: string;
+}
+
+/** The one configuration object of `passwordReset()`. */
+export interface PasswordResetOptions {
+  /** Finds users and stores their new password hash. Required. */
+  users: UserAdapter;
+  /**
+   * Where the emailed link points: a URL (the token is set as its `token`
+   * query parameter) or a function building it. Required. Links never use the
+   * request's `Host` header.
+   */
+  resetUrl: string | ((token: string, user: User) => string);
+  /** A token store. @default MemoryTokenStore (a warning under NODE_ENV=production) */
+  store?: TokenStore;
+  /** Use the bundled MongoDB token store (and rate-limit store) on this connection. */
+  mongoose?: {
+    /** The app's Mongoose connection (no second connection is opened). */
+    connection: MongooseConnection;
+    /** Collection of the token model. @default 'password_reset_tokens' */
+    collection?: string;
+  };
+  /** Delivers email. @default OutboxMailer (a warning under NODE_ENV=production) */
+  mailer?: Mailer;
+  /** Deliver through SendGrid. */
+  sendgrid?: SendGridOptions;
+  /** Token lifetime. @default '30m' */
+  tokenTtl?: Duration;
+  /** Password policy. */
+  password?: PasswordOptions;
+  /** bcrypt cost factor, 4–31 (each step doubles the work; under 10 only for tests: warned about under NODE_ENV=production). @default 12 */
+  bcryptRounds?: number;
+  /** Bring your own hash instead of bcrypt (the 72-byte guard then does not apply). */
+  hashPassword?: (password: string) => Promise<string>;
+  /** `false` turns every limit off. @default on, see {@link RateLimitOptions} */
+  rateLimit?: false | RateLimitOptions;
+  /** The code flow. @default { enabled: false } */
+  code?: CodeOptions;
+  /** Hooks. */
+  hooks?: HookOptions;
+  /** Email settings. */
+  emails?: EmailOptions;
+  /** Ready HTML pages at GET /forgot and GET /reset. @default false */
+  pages?: boolean | PagesOptions;
+  /** Serve the OpenAPI 3.1 document at GET /openapi.json. @default false */
+  openapi?: boolean;
+  /** Where warnings and outbox notices go; `false` silences them. @default console */
+  logger?: Logger | false;
+  /** Clock, for tests of expiry. @default () => new Date() */
+  now?: () => Date;
+}

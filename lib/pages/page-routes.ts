@@ -1,0 +1,312 @@
+/**
+ * The hosted pages (option `pages`): `GET /forgot`, `GET /reset` and the
+ * plain form posts to `POST /forgot` and `POST /reset`. They call the same
+ * `ResetFlow` as the JSON API and share its limiters; JSON requests pass
+ * through to the API untouched (`next('router')`).
+ *
+ * Opening `GET /reset?token=…` does nothing but put the token into the form:
+ * no lookup, so link scanners that open every link in an email change nothing.
+ */
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import { PasswordResetError, type ErrorCode, type ErrorDetail } from '../core/errors';
+import type { Credential, ResetFlow } from '../core/reset-flow';
+import { formBody, isFormPost } from '../http/body-parsing';
+import { ENDPOINTS, type RequestSchemas } from '../http/endpoints';
+import type { ApiErrorMapper } from '../http/json-api';
+import { requesterOf } from '../http/json-api';
+import type { Limiters } from '../http/rate-limits';
+import { validateBody } from '../http/request-schemas';
+import { catchAsync, enabledHandlers, securityHeaders, sendBody } from '../http/responses';
+import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, closestLocale, type Locale, type PageTexts } from '../locales';
+import type { ResolvedOptions } from '../options/resolve';
+import type { PagesOptions } from '../options/types';
+import { CSRF_FIELD, isSameSitePost, issueCsrfValue } from './csrf';
+import { PAGE_CSS, renderPage, type FieldView, type PageLayout, type PageView } from './page-render';
+
+/** What the pages need from the router that mounts them. */
+export interface PageDependencies {
+  config: ResolvedOptions;
+  pages: PagesOptions;
+  flow: ResetFlow<Request>;
+  limiters: Limiters;
+  /** Maps any error to the API error answered with, and emits the router's events for it. */
+  toApiError: ApiErrorMapper;
+}
+
+/** The pages' paths relative to each other: the endpoints' own, without the leading slash. */
+const FORGOT_PAGE = ENDPOINTS.forgot.path.slice(1);
+const RESET_PAGE = ENDPOINTS.reset.path.slice(1);
+
+/** Per request: the language and where the other pages are, relative to this one. */
+interface PageContext {
+  locale: Locale;
+  t: PageTexts;
+  /** `../` when the URL ends with a slash (`/forgot/`), so relative links still resolve beside it. */
+  up: string;
+}
+
+type Fields = Record<string, string | undefined>;
+
+/** The built-in message the policy uses for `validate() === false`; an app's own string is shown as given. */
+const DEFAULT_CUSTOM_MESSAGE = 'This password is not allowed.';
+
+/**
+ * No script at all; the one inline stylesheet allowed by its hash; forms may
+ * post only here (and redirect to `successRedirect`); no framing, no `<base>`.
+ */
+function contentSecurityPolicy(style: string, successRedirect: string | undefined): string {
+  const hash = createHash('sha256').update(style, 'utf8').digest('base64');
+  const formTargets = ["'self'"];
+  // Browsers apply form-action to the redirect after a post, so a redirect to another origin must be allowed by name.
+  if (successRedirect && /^https?:\/\//i.test(successRedirect)) formTargets.push(new URL(successRedirect).origin);
+  return [
+    "default-src 'none'",
+    `style-src 'sha256-${hash}'`,
+    `form-action ${formTargets.join(' ')}`,
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function stringField(body: unknown, name: string): string | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function pageRoutes(deps: PageDependencies): Router {
+  const { config, pages, flow } = deps;
+  // `</` cannot end the <style> element early this way; the text is hashed exactly as sent.
+  const style = (PAGE_CSS + (pages.css ? `\n${pages.css}` : '')).replace(/<\//g, '<\\/');
+  const layout: PageLayout = { siteTitle: pages.title, style };
+  const csp = contentSecurityPolicy(style, pages.successRedirect);
+  const fixedLocale = pages.locale === undefined ? undefined : closestLocale(pages.locale) ?? DEFAULT_LOCALE;
+  const { minLength, maxLength } = config.policy;
+  const code = config.code;
+  const parseForm = formBody();
+  const router = express.Router();
+
+  const pageHeaders: RequestHandler = (req, res, next) => {
+    securityHeaders(req, res, () => undefined);
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    if (!fixedLocale) res.vary('Accept-Language');
+    next();
+  };
+
+  const contextOf = (req: Request): PageContext => {
+    const negotiated = req.acceptsLanguages(...LOCALE_CODES);
+    const locale = fixedLocale ?? (typeof negotiated === 'string' ? (negotiated as Locale) : DEFAULT_LOCALE);
+    return { locale, t: LOCALES[locale].pages, up: req.path.length > 1 && req.path.endsWith('/') ? '../' : '' };
+  };
+
+  const send = (res: Response, status: number, ctx: PageContext, view: Omit<PageView, 'locale' | 'strings'>): void => {
+    const html = renderPage({ ...view, locale: ctx.locale, strings: ctx.t }, layout);
+    sendBody(res, status, 'text/html; charset=utf-8', html);
+  };
+
+  // ---- views -------------------------------------------------------------
+
+  const requestNewLink = (ctx: PageContext) => ({ href: `${ctx.up}${FORGOT_PAGE}`, text: ctx.t.requestNew });
+
+  const forgotForm = (req: Request, res: Response, ctx: PageContext, status: number, values: Fields = {}, errors: Fields = {}, formErrors: string[] = []): void => {
+    send(res, status, ctx, {
+      heading: ctx.t.forgot.title,
+      paragraphs: [ctx.t.forgot.intro],
+      errors: formErrors,
+      form: {
+        action: `${ctx.up}${FORGOT_PAGE}`,
+        submit: ctx.t.forgot.submit,
+        hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
+        fields: [{ name: 'email', label: ctx.t.forgot.email, type: 'email', autocomplete: 'email', value: values.email, error: errors.email }],
+      },
+      links: code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : [],
+    });
+  };
+
+  const passwordFields = (ctx: PageContext, errors: Fields): FieldView[] => [
+    { name: 'password', label: ctx.t.reset.password, type: 'password', autocomplete: 'new-password', hint: ctx.t.reset.passwordHint(minLength, maxLength), error: errors.password },
+    { name: 'confirm', label: ctx.t.reset.confirm, type: 'password', autocomplete: 'new-password', error: errors.confirm },
+  ];
+
+  /** The link's form: the token travels on in a hidden field, never shown, and only ever as this field's value. */
+  const tokenForm = (req: Request, res: Response, ctx: PageContext, status: number, token: string, errors: Fields = {}): void => {
+    send(res, status, ctx, {
+      heading: ctx.t.reset.title,
+      paragraphs: [ctx.t.reset.intro],
+      form: {
+        action: `${ctx.up}${RESET_PAGE}`,
+        submit: ctx.t.reset.submit,
+        hidden: { [CSRF_FIELD]: issueCsrfValue(req, res), token },
+        fields: passwordFields(ctx, errors),
+      },
+    });
+  };
+
+  /** The code flow's form. The entered address is kept; the code, like passwords, never is. */
+  const codeForm = (req: Request, res: Response, ctx: PageContext, status: number, values: Fields = {}, errors: Fields = {}, formErrors: string[] = []): void => {
+    send(res, status, ctx, {
+      heading: ctx.t.reset.title,
+      paragraphs: [ctx.t.reset.codeIntro],
+      errors: formErrors,
+      form: {
+        action: `${ctx.up}${RESET_PAGE}`,
+        submit: ctx.t.reset.submit,
+        hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
+        fields: [
+          { name: 'email', label: ctx.t.reset.email, type: 'email', autocomplete: 'email', value: values.email, error: errors.email },
+          { name: 'code', label: ctx.t.reset.code, type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', hint: code ? ctx.t.reset.codeHint(code.digits) : undefined, error: errors.code },
+          ...passwordFields(ctx, errors),
+        ],
+      },
+      links: [requestNewLink(ctx)],
+    });
+  };
+
+  /** A page with a message and a way on: an unusable or incomplete link, a refused post. */
+  const messagePage = (res: Response, ctx: PageContext, status: number, heading: string, errors: string[], paragraphs: string[] = []): void => {
+    send(res, status, ctx, { heading, errors, paragraphs, links: [requestNewLink(ctx)] });
+  };
+
+  // ---- error texts -------------------------------------------------------
+
+  /** Localized text for a field that failed the request schema. */
+  const fieldMessage = (t: PageTexts, field: string, value: string | undefined): string => {
+    switch (field) {
+      case 'email': return value ? t.errors.emailInvalid : t.errors.emailRequired;
+      case 'code': return value ? t.errors.codeInvalid : t.errors.codeRequired;
+      case 'password': return value ? t.errors.rules.maxLength(maxLength) : t.errors.passwordRequired;
+      default: return t.errors.badRequest;
+    }
+  };
+
+  /** Checks a form against the API's own Joi schema; returns localized messages per field. */
+  const schemaErrors = (t: PageTexts, schema: RequestSchemas[keyof RequestSchemas], body: Fields): Fields => {
+    try {
+      validateBody(schema, Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined)));
+      return {};
+    } catch (error) {
+      if (!(error instanceof PasswordResetError) || !error.details) throw error;
+      return Object.fromEntries(error.details.map((detail) => [detail.field, fieldMessage(t, detail.field, body[detail.field])]));
+    }
+  };
+
+  const ruleMessage = (t: PageTexts, detail: ErrorDetail): string => {
+    switch (detail.rule) {
+      case 'minLength': return t.errors.rules.minLength(minLength);
+      case 'maxLength': return t.errors.rules.maxLength(maxLength);
+      case 'maxBytes': return t.errors.rules.maxBytes;
+      case 'common': return t.errors.rules.common;
+      case 'strength': return t.errors.rules.strength;
+      case 'breached': return t.errors.rules.breached;
+      default: return detail.message === DEFAULT_CUSTOM_MESSAGE ? t.errors.rules.custom : detail.message;
+    }
+  };
+
+  const API_ERROR_TEXT: Partial<Record<ErrorCode, (t: PageTexts) => string>> = {
+    RATE_LIMITED: (t) => t.errors.rateLimited,
+    SERVICE_UNAVAILABLE: (t) => t.errors.unavailable,
+    PAYLOAD_TOO_LARGE: (t) => t.errors.tooLarge,
+    FORBIDDEN: (t) => t.errors.forbidden,
+    VALIDATION_FAILED: (t) => t.errors.badRequest,
+    MALFORMED_JSON: (t) => t.errors.badRequest,
+    UNSUPPORTED_MEDIA_TYPE: (t) => t.errors.badRequest,
+  };
+
+  // ---- middleware --------------------------------------------------------
+
+  /** JSON (and anything else that is not a form) goes on to the API, exactly as SPEC says. */
+  const formsOnly: RequestHandler = (req, _res, next) => next(isFormPost(req) ? undefined : 'router');
+
+  const sameSite = (refuse: (req: Request, res: Response, ctx: PageContext) => void): RequestHandler => (req, res, next) => {
+    if (isSameSitePost(req)) return next();
+    refuse(req, res, contextOf(req));
+  };
+
+  // ---- GET pages ---------------------------------------------------------
+
+  router.get(ENDPOINTS.forgot.path, pageHeaders, (req, res) => {
+    forgotForm(req, res, contextOf(req), 200);
+  });
+
+  router.get(ENDPOINTS.reset.path, pageHeaders, (req, res) => {
+    const ctx = contextOf(req);
+    const token = typeof req.query.token === 'string' && req.query.token !== '' ? req.query.token : undefined;
+    if (token !== undefined) return tokenForm(req, res, ctx, 200, token);
+    if (code) return codeForm(req, res, ctx, 200);
+    messagePage(res, ctx, 400, ctx.t.reset.missingTitle, [], [ctx.t.reset.missing]);
+  });
+
+  // ---- form posts --------------------------------------------------------
+
+  // The order: forms only (JSON leaves here), parse, cross-site check, then the API's own per-IP limiter (refused cross-site posts cost the victim nothing).
+  router.post(ENDPOINTS.forgot.path, enabledHandlers(formsOnly, pageHeaders, parseForm, sameSite((req, res, ctx) => forgotForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden])), deps.limiters.perIp.forgot, (req, res) => {
+    const ctx = contextOf(req);
+    const email = stringField(req.body, 'email')?.trim();
+    const errors = schemaErrors(ctx.t, config.schemas.forgot, { email });
+    if (email === undefined || Object.keys(errors).length > 0) return forgotForm(req, res, ctx, 400, { email }, { email: errors.email ?? ctx.t.errors.emailRequired });
+    // As in the API: the same page for every well-formed address, written before any work that depends on the account.
+    send(res, 200, ctx, {
+      heading: ctx.t.forgot.sentTitle,
+      paragraphs: [ctx.t.forgot.sent, ctx.t.forgot.sentHint],
+      links: [...(code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : []), requestNewLink(ctx)],
+    });
+    flow.startRequestReset(email, req.ip);
+  }));
+
+  const refuseReset = (req: Request, res: Response, ctx: PageContext): void => {
+    // A refused post's token is not put back into a page: it may be another site's, planted to phish a password.
+    if (stringField(req.body, 'token') === undefined && code) return codeForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden]);
+    messagePage(res, ctx, 403, ctx.t.reset.title, [ctx.t.errors.forbidden], [ctx.t.reset.missing]);
+  };
+
+  router.post(ENDPOINTS.reset.path, enabledHandlers(formsOnly, pageHeaders, parseForm, sameSite(refuseReset), deps.limiters.perIp.reset, catchAsync(async (req, res) => {
+    const ctx = contextOf(req);
+    const { t } = ctx;
+    const token = stringField(req.body, 'token') || undefined;
+    const password = stringField(req.body, 'password') ?? '';
+    const confirm = stringField(req.body, 'confirm') ?? '';
+    if (token === undefined && !code) return messagePage(res, ctx, 400, t.reset.missingTitle, [], [t.reset.missing]);
+
+    const values: Fields = token === undefined ? { email: stringField(req.body, 'email')?.trim() ?? '', code: stringField(req.body, 'code')?.trim() ?? '' } : {};
+    const credential: Credential = token === undefined ? { email: values.email ?? '', code: values.code ?? '' } : { token };
+    const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password });
+    if (errors.token) return messagePage(res, ctx, 400, t.reset.invalidTitle, [t.errors.tokenInvalid]);
+    if (password === '') errors.password = t.errors.passwordRequired;
+    if (!errors.password && confirm !== password) errors.confirm = t.errors.confirmMismatch;
+    const again = (status: number, fieldErrors: Fields): void => (token === undefined
+      ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors)
+      : tokenForm(req, res, ctx, status, token, fieldErrors));
+    // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
+    if (Object.keys(errors).length > 0) return again(400, errors);
+
+    try {
+      await flow.reset(credential, password, requesterOf(req));
+    } catch (error) {
+      if (!(error instanceof PasswordResetError)) throw error;
+      if (error.code === 'PASSWORD_REJECTED') return again(422, { password: (error.details ?? []).map((detail) => ruleMessage(t, detail)).join(' ') });
+      if (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED') {
+        const expired = error.code === 'TOKEN_EXPIRED';
+        if (token === undefined) return again(400, { code: expired ? t.errors.codeExpired : t.errors.codeRejected });
+        return messagePage(res, ctx, 400, t.reset.invalidTitle, [expired ? t.errors.tokenExpired : t.errors.tokenInvalid]);
+      }
+      throw error;
+    }
+    if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
+    send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
+  })));
+
+  // Errors of the page routes (limits, unreachable stores, unreadable forms) answered as pages, never as JSON.
+  router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const mapped = deps.toApiError(error, req);
+    if (res.headersSent) return;
+    pageHeaders(req, res, () => undefined);
+    const ctx = contextOf(req);
+    const text = API_ERROR_TEXT[mapped.code]?.(ctx.t) ?? ctx.t.errors.unexpected;
+    const heading = req.path.startsWith(ENDPOINTS.forgot.path) ? ctx.t.forgot.title : ctx.t.reset.title;
+    messagePage(res, ctx, mapped.status, heading, [text]);
+  });
+
+  return router;
+}

@@ -1,0 +1,113 @@
+/**
+ * `passwordReset(options)`: the mountable router, and the one composition root.
+ * Options are turned into values by `options/`; everything with a lifetime (the
+ * token store, mailer, limiters, background work and the flow) is built here and
+ * closed by `router.close()`.
+ */
+import express, { type Request, type Router } from 'express';
+import { BackgroundWork } from './core/background-work';
+import { EventSink, type Logger } from './core/events';
+import { ResetFlow } from './core/reset-flow';
+import { addJsonApi, apiErrorMapper } from './http/json-api';
+import { openApiDocument } from './http/openapi';
+import { buildLimiters } from './http/rate-limits';
+import { securityHeaders, sendJson } from './http/responses';
+import { EmailRenderer } from './mail/email-templates';
+import type { Mailer } from './mail/mailer';
+import { OutboxMailer } from './mail/outbox-mailer';
+import { SendGridMailer } from './mail/sendgrid-mailer';
+import { MongoRateLimitStore } from './mongo/mongo-rate-limit-store';
+import { MongoTokenStore } from './mongo/mongo-token-store';
+import { MAX_PENDING_REQUESTS } from './options/defaults';
+import { resolveOptions, type ResolvedOptions } from './options/resolve';
+import type { PasswordResetOptions, RateLimitOptions } from './options/types';
+import { pageRoutes } from './pages/page-routes';
+import { MemoryTokenStore } from './stores/memory-token-store';
+import type { TokenStore } from './stores/token-store';
+
+export { FORGOT_RESPONSE } from './http/endpoints';
+
+/** The router `passwordReset()` returns: mount it with `app.use(path, router)`. */
+export interface PasswordResetRouter extends Router {
+  /** Kills every outstanding link and code of a user (call it when a password or email changes elsewhere). */
+  revokeTokens(userId: string): Promise<void>;
+  /** Stops timers and background work: for graceful shutdown and tests. */
+  close(): Promise<void>;
+}
+
+function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
+  if (options.sendgrid) return new SendGridMailer(options.sendgrid);
+  return new OutboxMailer({ logger });
+}
+
+function defaultTokenStore(options: PasswordResetOptions, logger: Logger | false): TokenStore {
+  const now = options.now;
+  const clock = now ? { now: () => now().getTime() } : {};
+  const mongo = options.mongoose;
+  if (mongo) return new MongoTokenStore({ connection: mongo.connection, collection: mongo.collection, logger, ...clock });
+  return new MemoryTokenStore(clock);
+}
+
+/** With `mongoose` set, the limits live in MongoDB too, so every instance counts against the same limits. */
+function defaultRateLimitStore(config: ResolvedOptions): RateLimitOptions['store'] {
+  const mongo = config.given.mongoose;
+  const { logger } = config;
+  return mongo ? (name) => new MongoRateLimitStore({ connection: mongo.connection, prefix: `password-reset:${name}`, logger }) : undefined;
+}
+
+/** `GET /openapi.json`, serialised once per mount path (a router is mounted at one or a few), not per request. */
+function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
+  const document = openApiDocument({ basePath: '/', code: code ?? false });
+  const serialised = new Map<string, string>();
+  const json = (baseUrl: string): string => {
+    let body = serialised.get(baseUrl);
+    if (body === undefined) serialised.set(baseUrl, (body = JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] })));
+    return body;
+  };
+  router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
+}
+
+export function passwordReset(options: PasswordResetOptions): PasswordResetRouter {
+  const config = resolveOptions(options);
+  const { given, logger } = config;
+  // Whatever can still throw comes before the token store is built: a MongoTokenStore starts index work at once.
+  const mailer = given.mailer ?? defaultMailer(given, logger);
+  const renderer = new EmailRenderer(config.appName, given.emails?.templates);
+  const store = given.store ?? defaultTokenStore(given, logger);
+  const events = new EventSink(given.hooks?.onEvent, logger);
+  const rateLimit = config.rateLimit && { ...config.rateLimit, store: config.rateLimit.store ?? defaultRateLimitStore(config) };
+  const limiters = buildLimiters(rateLimit, events, logger);
+  const background = new BackgroundWork(MAX_PENDING_REQUESTS);
+  const flow = new ResetFlow<Request>({
+    users: given.users,
+    store,
+    mailer,
+    renderer,
+    events,
+    background,
+    buildLink: config.buildLink,
+    tokenTtlMs: config.tokenTtlMs,
+    policy: config.policy,
+    hashPassword: config.hashPassword,
+    code: config.code,
+    sendChangedNotice: config.sendChangedNotice,
+    notifyUnknown: config.notifyUnknown,
+    onPasswordReset: given.hooks?.onPasswordReset,
+    overPerEmailLimit: limiters.perEmail,
+    now: config.now,
+  });
+  const toApiError = apiErrorMapper(events);
+  const router = express.Router() as PasswordResetRouter;
+
+  // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
+  if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, toApiError }));
+  if (config.openapi) openApiRoute(router, config.code);
+  addJsonApi(router, { schemas: config.schemas, flow, limiters, toApiError });
+
+  router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
+  router.close = async () => {
+    await background.settled();
+    await Promise.all([limiters.close(), store.close(), mailer.close?.()]);
+  };
+  return router;
+}

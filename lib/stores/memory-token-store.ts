@@ -1,0 +1,167 @@
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from './token-store';
+import { checkPositiveInteger } from '../options/checks';
+
+/** Options of {@link MemoryTokenStore}. */
+export interface MemoryTokenStoreOptions {
+  /**
+   * Most tokens kept at once; past it the oldest token is dropped, so memory
+   * stays bounded whatever the request rate.
+   * @default 100000
+   */
+  maxTokens?: number;
+  /**
+   * How long an expired token is still remembered, so that using it answers
+   * `TOKEN_EXPIRED` rather than `TOKEN_INVALID`.
+   * @default 3600000 (1 hour)
+   */
+  expiredRetentionMs?: number;
+  /**
+   * How often expired tokens and attempt counters are purged. The timer is
+   * `unref()`ed (it never keeps the process alive) and stopped by `close()`.
+   * @default 60000 (1 minute)
+   */
+  purgeIntervalMs?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** What the store keeps per token: the hash is the map key, dates are numbers. */
+interface Entry {
+  userId: string;
+  email: string;
+  expiresAt: number;
+  createdAt: number;
+  codeHash?: string;
+  codeSalt?: string;
+}
+
+interface AttemptCounter {
+  taken: number;
+  expiresAt: number;
+}
+
+/**
+ * The default `TokenStore`: everything in process memory, O(1) per operation.
+ * For development, tests and single-instance apps; tokens are lost on restart
+ * and not shared between instances (use the Mongo store for that).
+ */
+export class MemoryTokenStore implements TokenStore {
+  private readonly tokens = new Map<string, Entry>();
+  private readonly newestByUser = new Map<string, string>();
+  private readonly attempts = new Map<string, AttemptCounter>();
+  private readonly maxTokens: number;
+  private readonly retentionMs: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryTokenStoreOptions = {}) {
+    this.maxTokens = checkPositiveInteger('MemoryTokenStore.maxTokens', options.maxTokens, 100_000);
+    this.retentionMs = checkPositiveInteger('MemoryTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
+    const purgeIntervalMs = checkPositiveInteger('MemoryTokenStore.purgeIntervalMs', options.purgeIntervalMs, 60_000);
+    this.now = options.now ?? Date.now;
+    this.timer = setInterval(() => this.purge(), purgeIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Number of tokens held (live or recently expired). */
+  get size(): number {
+    return this.tokens.size;
+  }
+
+  async save(record: TokenRecord): Promise<void> {
+    const previous = this.newestByUser.get(record.userId);
+    if (previous !== undefined) this.tokens.delete(previous);
+    this.tokens.set(record.tokenHash, {
+      userId: record.userId,
+      email: record.email,
+      expiresAt: record.expiresAt.getTime(),
+      createdAt: record.createdAt.getTime(),
+      ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+    });
+    this.newestByUser.set(record.userId, record.tokenHash);
+    if (this.tokens.size > this.maxTokens) this.evictOldest();
+  }
+
+  async find(tokenHash: string): Promise<TokenRecord | null> {
+    const entry = this.tokens.get(tokenHash);
+    return entry ? toRecord(tokenHash, entry) : null;
+  }
+
+  async findByUser(userId: string): Promise<TokenRecord | null> {
+    const tokenHash = this.newestByUser.get(userId);
+    return tokenHash === undefined ? null : this.find(tokenHash);
+  }
+
+  async claim(tokenHash: string): Promise<boolean> {
+    const entry = this.tokens.get(tokenHash);
+    if (!entry) return false;
+    this.remove(tokenHash, entry);
+    return true;
+  }
+
+  async revokeUser(userId: string): Promise<void> {
+    const tokenHash = this.newestByUser.get(userId);
+    if (tokenHash !== undefined) this.tokens.delete(tokenHash);
+    this.newestByUser.delete(userId);
+  }
+
+  async takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null> {
+    let counter = this.attempts.get(key);
+    if (counter && counter.expiresAt <= this.now()) counter = undefined;
+    if (!counter) {
+      counter = { taken: 0, expiresAt: expiresAt.getTime() };
+      this.attempts.set(key, counter);
+    }
+    if (counter.taken >= limit) return null;
+    counter.taken += 1;
+    return counter.taken;
+  }
+
+  async releaseAttempt(key: string): Promise<void> {
+    const counter = this.attempts.get(key);
+    if (counter && counter.taken > 0) counter.taken -= 1;
+  }
+
+  async clearAttempts(key: string): Promise<void> {
+    this.attempts.delete(key);
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Drops tokens expired longer than the retention and expired attempt counters. */
+  purge(): void {
+    const now = this.now();
+    const cutoff = now - this.retentionMs;
+    for (const [tokenHash, entry] of this.tokens) {
+      if (entry.expiresAt <= cutoff) this.remove(tokenHash, entry);
+    }
+    for (const [key, counter] of this.attempts) {
+      if (counter.expiresAt <= now) this.attempts.delete(key);
+    }
+  }
+
+  private remove(tokenHash: string, entry: Entry): void {
+    this.tokens.delete(tokenHash);
+    if (this.newestByUser.get(entry.userId) === tokenHash) this.newestByUser.delete(entry.userId);
+  }
+
+  private evictOldest(): void {
+    // Maps iterate in insertion order, so the first key is the oldest token.
+    const oldest = this.tokens.entries().next().value;
+    if (oldest) this.remove(oldest[0], oldest[1]);
+  }
+}
+
+function toRecord(tokenHash: string, entry: Entry): TokenRecord {
+  return {
+    tokenHash,
+    userId: entry.userId,
+    email: entry.email,
+    expiresAt: new Date(entry.expiresAt),
+    createdAt: new Date(entry.createdAt),
+    ...(entry.codeHash === undefined ? {} : { codeHash: entry.codeHash, codeSalt: entry.codeSalt }),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The seam between the router and wherever reset tokens live.
+ *
+ * Every method that decides a race (`claim`, `takeAttempt`) is specified so that
+ * it can be built on operations that are atomic on MongoDB and on MongoDB-wire
+ * servers without transactions: deleting one document (exactly one deleter sees
+ * `deletedCount === 1`) and inserting on a unique key (exactly one inserter wins).
+ */
+
+/**
+ * How long stores keep a token past its expiry by default, so that using it answers
+ * `TOKEN_EXPIRED` rather than `TOKEN_INVALID`.
+ */
+export const DEFAULT_EXPIRED_RETENTION_MS = 3_600_000;
+
+/** A stored reset token. Only hashes are stored, never the token or code themselves. */
+export interface TokenRecord {
+  /** SHA-256 of the token, base64url. Unique. */
+  tokenHash: string;
+  /** The user the token resets, as returned by `users.findByEmail`. */
+  userId: string;
+  /** The address the token was sent to, used to find the user again at reset time. */
+  email: string;
+  /** SHA-256 of `codeSalt` and the code, hex, when the code flow is on. */
+  codeHash?: string;
+  /** Random salt of `codeHash`, hex. */
+  codeSalt?: string;
+  /** When the token stops working. */
+  expiresAt: Date;
+  /** When the token was issued; orders tokens of one user (newest wins). */
+  createdAt: Date;
+}
+
+/** Storage of reset tokens and of wrong-code attempt counters. */
+export interface TokenStore {
+  /**
+   * Stores a token and removes every token of the same user issued before it
+   * (a newer request supersedes older links).
+   */
+  save(record: TokenRecord): Promise<void>;
+
+  /**
+   * Returns the token with this hash without consuming it, or `null`. May
+   * return a record past `expiresAt` (so the caller can answer "expired" rather
+   * than "invalid") until the store purges it.
+   */
+  find(tokenHash: string): Promise<TokenRecord | null>;
+
+  /** The newest token of a user, or `null` (used by the code flow). */
+  findByUser(userId: string): Promise<TokenRecord | null>;
+
+  /**
+   * Removes the token. Resolves `true` for exactly one caller among any number
+   * of concurrent claims of one token, `false` for the others and for unknown tokens.
+   */
+  claim(tokenHash: string): Promise<boolean>;
+
+  /** Removes every token of a user. */
+  revokeUser(userId: string): Promise<void>;
+
+  /**
+   * Takes one of `limit` attempt slots of `key` (for example one wrong-code
+   * guess) and resolves the slot number (1-based), or `null` when all `limit`
+   * slots are taken. Of N concurrent callers at most `limit` get a slot. Slots
+   * live until `expiresAt`; issuing a new token does not free them.
+   */
+  takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null>;
+
+  /** Gives back one slot taken by `takeAttempt` (the guess turned out right). */
+  releaseAttempt(key: string, slot: number): Promise<void>;
+
+  /** Frees every slot of `key` (after a successful reset). */
+  clearAttempts(key: string): Promise<void>;
+
+  /** Stops timers and background work. The store is not used afterwards. */
+  close(): Promise<void>;
+}
+
+/** The methods every `TokenStore` has, for the check of the `store` option. */
+export const TOKEN_STORE_METHODS = [
+  'save', 'find', 'findByUser', 'claim', 'revokeUser', 'takeAttempt', 'releaseAttempt', 'clearAttempts', 'close',
+] as const satisfies readonly (keyof TokenStore)[];
