@@ -1,11 +1,41 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Two projects: `unit` needs nothing but Node (`npm run test:unit`, the fast loop), `integration` talks to a real
+ * MongoDB-wire server, a real Chromium and the packed tarball. `npm test` runs both.
+ * @type {import('jest').Config}
+ */
+const shared = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+};
+
+const INTEGRATION = [
+  '/test/mongo-[^/]*\\.test\\.ts$',
+  '/test/store-conformance\\.test\\.ts$',
+  '/test/browser\\.test\\.ts$',
+  '/test/consumers\\.test\\.ts$',
+];
+
+module.exports = {
   testTimeout: 30000,
-  // A real MongoDB-wire server for the Mongo suites: MONGODB_URI, else FerretDB built from its Go module.
-  globalSetup: '<rootDir>/test/support/mongo-global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/mongo-global-teardown.ts',
+  coverageProvider: 'v8',
+  collectCoverageFrom: ['lib/**/*.ts'],
+  coverageReporters: ['text-summary', 'lcov'],
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: INTEGRATION,
+    },
+    {
+      ...shared,
+      displayName: 'integration',
+      roots: ['<rootDir>/test'],
+      testRegex: INTEGRATION,
+      // A real MongoDB-wire server for the Mongo suites: MONGODB_URI, else FerretDB built from its Go module.
+      globalSetup: '<rootDir>/test/support/mongo-global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/mongo-global-teardown.ts',
+    },
+  ],
 };

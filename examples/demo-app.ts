@@ -66,36 +66,72 @@ export async function createDemoApp(baseUrl: string): Promise<DemoApp> {
   app.use(express.urlencoded({ extended: false, limit: '2kb' }));
 
   app.get('/', (_req, res) => {
-    const rows = DEMO_USERS.map((u) => `<li>${escapeHtml(u.email)} / <code>${escapeHtml(u.password)}</code></li>`).join('');
-    res.send(page('express-password-reset demo', `<p>Try it: sign in, then use <a href="/auth/password/forgot">Forgot password</a>,
+    const rows = DEMO_USERS.map((u) => `<li>${escapeHtml(u.email)} / <code>${escapeHtml(u.password)}</code></li>`).join(
+      '',
+    );
+    res.send(
+      page(
+        'express-password-reset demo',
+        `<p>Try it: sign in, then use <a href="/auth/password/forgot">Forgot password</a>,
 open the email in the <a href="/outbox">outbox</a>, follow its link, choose a new password and sign in with it.</p>
-<p class="note">Seeded accounts (initial passwords):</p><ul>${rows}</ul>`));
+<p class="note">Seeded accounts (initial passwords):</p><ul>${rows}</ul>`,
+      ),
+    );
   });
 
   app.get('/signin', (req, res) => {
-    const notice = req.query.reset === '1' ? '<p class="note" role="status">Your password was changed. Sign in with the new one.</p>' : '';
-    res.send(page('Sign in', `${notice}<form method="post" action="/signin">
+    const notice =
+      req.query.reset === '1'
+        ? '<p class="note" role="status">Your password was changed. Sign in with the new one.</p>'
+        : '';
+    res.send(
+      page(
+        'Sign in',
+        `${notice}<form method="post" action="/signin">
 <label for="email">Email</label><input id="email" name="email" type="email" autocomplete="username" required>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button></form><p><a href="/auth/password/forgot">Forgot your password?</a></p>`));
+<button type="submit">Sign in</button></form><p><a href="/auth/password/forgot">Forgot your password?</a></p>`,
+      ),
+    );
   });
 
   app.post('/signin', async (req, res) => {
-    const email = typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : '';
-    const password = typeof req.body?.password === 'string' ? req.body.password.normalize('NFKC') : '';
+    const body = req.body as { email?: unknown; password?: unknown } | undefined;
+    const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+    const password = typeof body?.password === 'string' ? body.password.normalize('NFKC') : '';
     const user = users.get(email);
     const ok = user !== undefined && (await bcrypt.compare(password, user.passwordHash));
-    res.status(ok ? 200 : 401).send(ok
-      ? page('Signed in', `<p role="status">Welcome back, ${escapeHtml(user.name ?? user.email)}. You are signed in.</p>`)
-      : page('Sign in', `<p role="alert">Wrong email or password.</p><p><a href="/signin">Try again</a> or <a href="/auth/password/forgot">reset your password</a>.</p>`));
+    res
+      .status(ok ? 200 : 401)
+      .send(
+        ok
+          ? page(
+              'Signed in',
+              `<p role="status">Welcome back, ${escapeHtml(user.name ?? user.email)}. You are signed in.</p>`,
+            )
+          : page(
+              'Sign in',
+              `<p role="alert">Wrong email or password.</p><p><a href="/signin">Try again</a> or <a href="/auth/password/forgot">reset your password</a>.</p>`,
+            ),
+      );
   });
 
   app.get('/outbox', (_req, res) => {
-    const items = [...outbox.messages].reverse().map((m, i) => `<article><h2>${escapeHtml(m.subject)}</h2>
+    const items = [...outbox.messages]
+      .reverse()
+      .map(
+        (m, i) => `<article><h2>${escapeHtml(m.subject)}</h2>
 <p>To: ${escapeHtml(m.to)} · kind: ${escapeHtml(m.kind)}</p>
 <pre>${escapeHtml(m.text).replace(/(https?:\/\/[^\s<]+)/g, (url) => `<a href="${url}">${url}</a>`)}</pre>
-<details${i === 0 ? ' open' : ''}><summary>HTML version</summary><iframe sandbox title="HTML email" srcdoc="${escapeHtml(m.html)}"></iframe></details></article>`).join('');
-    res.send(page('Outbox', `<p class="note">Development mailer: these emails were not delivered anywhere. Newest first.</p>${items || '<p>No email yet.</p>'}`));
+<details${i === 0 ? ' open' : ''}><summary>HTML version</summary><iframe sandbox title="HTML email" srcdoc="${escapeHtml(m.html)}"></iframe></details></article>`,
+      )
+      .join('');
+    res.send(
+      page(
+        'Outbox',
+        `<p class="note">Development mailer: these emails were not delivered anywhere. Newest first.</p>${items || '<p>No email yet.</p>'}`,
+      ),
+    );
   });
 
   return { app, outbox, router };

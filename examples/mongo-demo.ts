@@ -10,7 +10,14 @@
 import bcrypt from 'bcrypt';
 import express from 'express';
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import { OutboxMailer, escapeHtml, mongooseUsers, passwordReset, type PasswordResetOptions, type PasswordResetRouter } from '../lib';
+import {
+  OutboxMailer,
+  escapeHtml,
+  mongooseUsers,
+  passwordReset,
+  type PasswordResetOptions,
+  type PasswordResetRouter,
+} from '../lib';
 import { DEMO_USERS } from './demo-app';
 
 interface UserFields {
@@ -36,10 +43,15 @@ export interface MongoDemoApp {
 }
 
 /** Builds the demo on `connection`, seeding the demo accounts that are not there yet. `overrides` are for tests. */
-export async function createMongoDemoApp(connection: Connection, baseUrl: string, overrides: Partial<PasswordResetOptions> = {}): Promise<MongoDemoApp> {
+export async function createMongoDemoApp(
+  connection: Connection,
+  baseUrl: string,
+  overrides: Partial<PasswordResetOptions> = {},
+): Promise<MongoDemoApp> {
   const User = connection.model<UserFields>('User', userSchema);
   for (const { password, id: _id, ...user } of DEMO_USERS) {
-    if (!(await User.exists({ email: user.email }))) await User.create({ ...user, passwordHash: await bcrypt.hash(password, 10) });
+    if (!(await User.exists({ email: user.email })))
+      await User.create({ ...user, passwordHash: await bcrypt.hash(password, 10) });
   }
 
   const outbox = new OutboxMailer({ logger: overrides.logger ?? console });
@@ -59,8 +71,11 @@ export async function createMongoDemoApp(connection: Connection, baseUrl: string
   app.use(express.urlencoded({ extended: false, limit: '2kb' }));
 
   app.get('/', (req, res) => {
-    const notice = req.query.reset === '1' ? '<p role="status">Your password was changed. Sign in with the new one.</p>' : '';
-    const accounts = DEMO_USERS.map((u) => `<li>${escapeHtml(u.email)} / <code>${escapeHtml(u.password)}</code> (until you reset it)</li>`).join('');
+    const notice =
+      req.query.reset === '1' ? '<p role="status">Your password was changed. Sign in with the new one.</p>' : '';
+    const accounts = DEMO_USERS.map(
+      (u) => `<li>${escapeHtml(u.email)} / <code>${escapeHtml(u.password)}</code> (until you reset it)</li>`,
+    ).join('');
     res.send(`<!doctype html><meta charset="utf-8"><title>Demo (MongoDB)</title><h1>express-password-reset on MongoDB</h1>${notice}
 <ul>${accounts}</ul><form method="post" action="/signin"><input name="email" type="email" placeholder="Email" required>
 <input name="password" type="password" placeholder="Password" required><button>Sign in</button></form>
@@ -68,16 +83,23 @@ export async function createMongoDemoApp(connection: Connection, baseUrl: string
   });
 
   app.post('/signin', async (req, res) => {
-    const email = typeof req.body?.email === 'string' ? req.body.email.trim().toLowerCase() : '';
-    const password = typeof req.body?.password === 'string' ? req.body.password.normalize('NFKC') : '';
+    const body = req.body as { email?: unknown; password?: unknown } | undefined;
+    const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
+    const password = typeof body?.password === 'string' ? body.password.normalize('NFKC') : '';
     const user = await User.findOne({ email }).lean();
     const ok = user !== null && (await bcrypt.compare(password, user.passwordHash));
-    res.status(ok ? 200 : 401).send(ok ? `Welcome back, ${escapeHtml(user.name ?? user.email)}.` : 'Wrong email or password.');
+    res
+      .status(ok ? 200 : 401)
+      .send(ok ? `Welcome back, ${escapeHtml(user.name ?? user.email)}.` : 'Wrong email or password.');
   });
 
   app.get('/outbox', (_req, res) => {
-    const items = [...outbox.messages].reverse().map((m) => `<h2>${escapeHtml(m.subject)}</h2><p>To: ${escapeHtml(m.to)}</p><pre>${escapeHtml(m.text)}</pre>`);
-    res.send(`<!doctype html><meta charset="utf-8"><title>Outbox</title><h1>Outbox (not delivered)</h1>${items.join('') || '<p>No email yet.</p>'}`);
+    const items = [...outbox.messages]
+      .reverse()
+      .map((m) => `<h2>${escapeHtml(m.subject)}</h2><p>To: ${escapeHtml(m.to)}</p><pre>${escapeHtml(m.text)}</pre>`);
+    res.send(
+      `<!doctype html><meta charset="utf-8"><title>Outbox</title><h1>Outbox (not delivered)</h1>${items.join('') || '<p>No email yet.</p>'}`,
+    );
   });
 
   return { app, router, outbox, User };
@@ -86,7 +108,9 @@ export async function createMongoDemoApp(connection: Connection, baseUrl: string
 async function main(): Promise<void> {
   const uri = process.env.MONGODB_URI;
   if (!uri) {
-    console.error('MONGODB_URI is required, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/password-reset-demo npx tsx examples/mongo-demo.ts');
+    console.error(
+      'MONGODB_URI is required, e.g. MONGODB_URI=mongodb://127.0.0.1:27017/password-reset-demo npx tsx examples/mongo-demo.ts',
+    );
     process.exit(1);
   }
   const port = Number(process.env.PORT ?? 3000);

@@ -20,7 +20,14 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import express from 'express';
 import mongoose from 'mongoose';
-import { mongooseUsers, passwordReset, type PasswordResetOptions, type PasswordResetRouter, type User, type UserAdapter } from '../lib';
+import {
+  mongooseUsers,
+  passwordReset,
+  type PasswordResetOptions,
+  type PasswordResetRouter,
+  type User,
+  type UserAdapter,
+} from '../lib';
 
 const REQUIRED = {
   SENDGRID_API_KEY: 'your SendGrid API key (SG.…), from https://app.sendgrid.com/settings/api_keys',
@@ -50,7 +57,12 @@ export function readConfig(env: NodeJS.ProcessEnv): { config: SendGridDemoConfig
     config: {
       apiKey: env.SENDGRID_API_KEY!.trim(),
       from: env.SENDGRID_FROM!,
-      user: { id: 'demo-user', email: env.DEMO_USER_EMAIL!.trim(), name: env.DEMO_USER_NAME ?? 'Demo user', locale: env.DEMO_USER_LOCALE },
+      user: {
+        id: 'demo-user',
+        email: env.DEMO_USER_EMAIL!.trim(),
+        name: env.DEMO_USER_NAME ?? 'Demo user',
+        locale: env.DEMO_USER_LOCALE,
+      },
       baseUrl: env.BASE_URL ?? `http://localhost:${port}`,
       port,
       templateId: env.SENDGRID_TEMPLATE_RESET || undefined,
@@ -87,7 +99,14 @@ async function mongoUsers(connection: mongoose.Connection, user: User): Promise<
   const email = user.email.toLowerCase();
   await Users.updateOne(
     { email },
-    { $setOnInsert: { email, name: user.name, locale: user.locale, passwordHash: await bcrypt.hash(randomBytes(18).toString('base64url'), 10) } },
+    {
+      $setOnInsert: {
+        email,
+        name: user.name,
+        locale: user.locale,
+        passwordHash: await bcrypt.hash(randomBytes(18).toString('base64url'), 10),
+      },
+    },
     { upsert: true },
   );
   return mongooseUsers(Users, { emailField: 'email', passwordField: 'passwordHash' });
@@ -127,8 +146,12 @@ export async function createSendGridDemo(config: SendGridDemoConfig): Promise<Se
     hooks: {
       // Events never carry the token, code or link: safe to log. email.failed has SendGrid's status and message.
       onEvent: (event) => {
-        if (event.type === 'email.sent') console.log(`[demo] SendGrid accepted the "${event.kind}" email to ${event.to}`);
-        if (event.type === 'email.failed') console.error(`[demo] SendGrid did not take the "${event.kind}" email (status ${event.error.status ?? 'none'}): ${event.error.message}`);
+        if (event.type === 'email.sent')
+          console.log(`[demo] SendGrid accepted the "${event.kind}" email to ${event.to}`);
+        if (event.type === 'email.failed')
+          console.error(
+            `[demo] SendGrid did not take the "${event.kind}" email (status ${event.error.status ?? 'none'}): ${event.error.message}`,
+          );
       },
     },
   });
@@ -151,14 +174,18 @@ export async function createSendGridDemo(config: SendGridDemoConfig): Promise<Se
 async function main(): Promise<void> {
   const read = readConfig(process.env);
   if ('missing' in read) {
-    console.error(`sendgrid-demo: missing environment variables:\n${read.missing.map((line) => `  ${line}`).join('\n')}`);
+    console.error(
+      `sendgrid-demo: missing environment variables:\n${read.missing.map((line) => `  ${line}`).join('\n')}`,
+    );
     process.exitCode = 1;
     return;
   }
   const { config } = read;
   const demo = await createSendGridDemo(config);
   const server = demo.app.listen(config.port, () => {
-    console.log(`SendGrid demo: ${config.baseUrl}/auth/password/forgot (account: ${config.user.email}${config.sandbox ? ', sandbox mode: nothing is delivered' : ''})`);
+    console.log(
+      `SendGrid demo: ${config.baseUrl}/auth/password/forgot (account: ${config.user.email}${config.sandbox ? ', sandbox mode: nothing is delivered' : ''})`,
+    );
   });
   const stop = (): void => {
     server.close();

@@ -8,7 +8,12 @@ export { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo/mo
 export { mongooseUsers, type MongooseUsersOptions } from './mongo/mongoose-users';
 export type { MongooseConnection, MongooseModel } from './mongo/mongoose-types';
 export { OutboxMailer, type OutboxMailerOptions } from './mail/outbox-mailer';
-export { SendGridMailer, SendGridError, type SendGridMailerOptions, type SendGridErrorDetail } from './mail/sendgrid-mailer';
+export {
+  SendGridMailer,
+  SendGridError,
+  type SendGridMailerOptions,
+  type SendGridErrorDetail,
+} from './mail/sendgrid-mailer';
 export type { Mailer, EmailMessage, EmailKind, TemplateData } from './mail/mailer';
 export { PasswordResetError, ServiceUnavailableError, OptionsError } from './core/errors';
 export type { ErrorCode, ErrorDetail, OptionsErrorCode } from './core/errors';

@@ -44,7 +44,8 @@ function defaultTokenStore(options: PasswordResetOptions, logger: Logger | false
   const now = options.now;
   const clock = now ? { now: () => now().getTime() } : {};
   const mongo = options.mongoose;
-  if (mongo) return new MongoTokenStore({ connection: mongo.connection, collection: mongo.collection, logger, ...clock });
+  if (mongo)
+    return new MongoTokenStore({ connection: mongo.connection, collection: mongo.collection, logger, ...clock });
   return new MemoryTokenStore(clock);
 }
 
@@ -52,7 +53,9 @@ function defaultTokenStore(options: PasswordResetOptions, logger: Logger | false
 function defaultRateLimitStore(config: ResolvedOptions): RateLimitOptions['store'] {
   const mongo = config.given.mongoose;
   const { logger } = config;
-  return mongo ? (name) => new MongoRateLimitStore({ connection: mongo.connection, prefix: `password-reset:${name}`, logger }) : undefined;
+  return mongo
+    ? (name) => new MongoRateLimitStore({ connection: mongo.connection, prefix: `password-reset:${name}`, logger })
+    : undefined;
 }
 
 /** `GET /openapi.json`, serialised once per mount path (a router is mounted at one or a few), not per request. */
@@ -61,7 +64,8 @@ function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
   const serialised = new Map<string, string>();
   const json = (baseUrl: string): string => {
     let body = serialised.get(baseUrl);
-    if (body === undefined) serialised.set(baseUrl, (body = JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] })));
+    if (body === undefined)
+      serialised.set(baseUrl, (body = JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] })));
     return body;
   };
   router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
@@ -75,7 +79,10 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   const renderer = new EmailRenderer(config.appName, given.emails?.templates);
   const store = given.store ?? defaultTokenStore(given, logger);
   const events = new EventSink(given.hooks?.onEvent, logger);
-  const rateLimit = config.rateLimit && { ...config.rateLimit, store: config.rateLimit.store ?? defaultRateLimitStore(config) };
+  const rateLimit = config.rateLimit && {
+    ...config.rateLimit,
+    store: config.rateLimit.store ?? defaultRateLimitStore(config),
+  };
   const limiters = buildLimiters(rateLimit, events, logger);
   const background = new BackgroundWork(MAX_PENDING_REQUESTS);
   const flow = new ResetFlow<Request>({

@@ -9,6 +9,7 @@
  * CHROMIUM_PATH. Without one the suite is skipped with a loud warning, except
  * under CI=true, where a missing Chromium fails it.
  */
+import { inCi } from './support/ci';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -18,27 +19,40 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ADA, createApp, GOOD_PASSWORD, type TestApp } from './helpers/create-app';
 import { LOCALES } from '../lib/locales';
 
-const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]));
+const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(
+  Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]),
+);
 
 const BASE = '/auth/password';
 const ARTIFACTS = path.join(__dirname, '.artifacts');
 const WIDTHS = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } } as const;
 const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 
 function findChromium(): string | undefined {
   const candidates = process.env.CHROMIUM_PATH
     ? [process.env.CHROMIUM_PATH]
-    : (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).flatMap((dir) => ['chromium', 'chromium-browser'].map((name) => path.join(dir, name)));
+    : (process.env.PATH ?? '')
+        .split(path.delimiter)
+        .filter(Boolean)
+        .flatMap((dir) => ['chromium', 'chromium-browser'].map((name) => path.join(dir, name)));
   return candidates.find((candidate) => existsSync(candidate));
 }
 
 const executablePath = findChromium();
-const inCI = process.env.CI === 'true';
+const inCI = inCi();
 if (!executablePath && !inCI) {
-  console.warn('\n*** browser.test.ts SKIPPED: no Chromium found (install the Debian package: apt-get install -y chromium, or set CHROMIUM_PATH) ***\n');
+  console.warn(
+    '\n*** browser.test.ts SKIPPED: no Chromium found (install the Debian package: apt-get install -y chromium, or set CHROMIUM_PATH) ***\n',
+  );
 }
 const describeBrowser = executablePath || inCI ? describe : describe.skip;
 
@@ -47,9 +61,12 @@ describeBrowser('hosted pages in headless Chromium', () => {
   let origin = '';
 
   beforeAll(async () => {
-    if (!executablePath) throw new Error('CI=true but no Chromium on PATH: .ci/run must install the Debian package "chromium"');
+    if (!executablePath)
+      throw new Error('CI=true but no Chromium on PATH: .ci/run must install the Debian package "chromium"');
     await mkdir(ARTIFACTS, { recursive: true });
-    app = await createApp({ options: { pages: { title: 'Acme' }, resetUrl: (token) => `${origin}${BASE}/reset?token=${token}` } });
+    app = await createApp({
+      options: { pages: { title: 'Acme' }, resetUrl: (token) => `${origin}${BASE}/reset?token=${token}` },
+    });
     origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
 
@@ -58,10 +75,19 @@ describeBrowser('hosted pages in headless Chromium', () => {
   });
 
   /** One fresh browser profile per run, as the first visit of a new user. */
-  async function withBrowser<T>(javaScriptEnabled: boolean, locale: string, run: (context: BrowserContext) => Promise<T>): Promise<T> {
+  async function withBrowser<T>(
+    javaScriptEnabled: boolean,
+    locale: string,
+    run: (context: BrowserContext) => Promise<T>,
+  ): Promise<T> {
     const profile = await mkdtemp(path.join(tmpdir(), 'epr-chromium-'));
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath, headless: true, args: ARGS, javaScriptEnabled, locale, viewport: WIDTHS.desktop,
+      executablePath,
+      headless: true,
+      args: ARGS,
+      javaScriptEnabled,
+      locale,
+      viewport: WIDTHS.desktop,
     });
     try {
       return await run(context);
@@ -92,7 +118,9 @@ describeBrowser('hosted pages in headless Chromium', () => {
       const updatesBefore = app.users.updates.length;
       const problems: string[] = [];
       // CSP violations and failed loads show up as console errors.
-      page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
       page.on('pageerror', (error) => problems.push(error.message));
 
       await page.goto(`${origin}${BASE}/forgot`);
@@ -138,7 +166,9 @@ describeBrowser('hosted pages in headless Chromium', () => {
 
       expect(app.users.updates.slice(updatesBefore).map((update) => update.id)).toEqual([ADA.id]);
       // The one expected: the page that refused the common password is a 422. No CSP violation, nothing else.
-      expect(problems).toEqual(['Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)']);
+      expect(problems).toEqual([
+        'Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)',
+      ]);
     });
   });
 });

@@ -3,7 +3,6 @@
  * numeric code; codes are stored hashed, allow `maxAttempts` wrong guesses per
  * user and then stop working, and a new code does not reset that count.
  */
-import type { TokenRecord } from '../lib';
 import { ADA, GOOD_PASSWORD, GRACE, createApp, manualClock, type TestApp } from './helpers/create-app';
 
 let t: TestApp | undefined;
@@ -12,7 +11,10 @@ afterEach(async () => {
   t = undefined;
 });
 
-async function codeApp(code: { digits?: number; maxAttempts?: number } = {}, extra: { now?: () => Date } = {}): Promise<TestApp> {
+async function codeApp(
+  code: { digits?: number; maxAttempts?: number } = {},
+  extra: { now?: () => Date } = {},
+): Promise<TestApp> {
   return createApp({ options: { code: { enabled: true, ...code }, ...extra } });
 }
 
@@ -58,7 +60,9 @@ describe('the code flow', () => {
     expect(reset.body).toEqual({ success: true });
     expect(t.users.updates).toEqual([{ id: ADA.id, passwordHash: expect.stringMatching(/^\$2b\$04\$/) }]);
     // Used once: neither the code nor the link work again.
-    expect((await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD })).body.error.code).toBe('TOKEN_INVALID');
+    expect((await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD })).body.error.code).toBe(
+      'TOKEN_INVALID',
+    );
   });
 
   test('the address is matched case-insensitively', async () => {
@@ -85,7 +89,7 @@ describe('the code flow', () => {
     expect(wrongCode.body.error.code).toBe('TOKEN_INVALID');
   });
 
-  test("a code only works for the address it was sent to", async () => {
+  test('a code only works for the address it was sent to', async () => {
     t = await codeApp();
     const adaCode = await requestCode(t, ADA.email);
     // Two random codes can be equal; ask again until they differ so the test proves something.
@@ -120,10 +124,14 @@ describe('wrong-code attempts', () => {
     t = await codeApp({ maxAttempts: 3 });
     const code = await requestCode(t);
     for (let i = 1; i <= 3; i += 1) {
-      expect((await t.post('/verify', { email: ADA.email, code: wrong(code, i) })).body.error.code).toBe('TOKEN_INVALID');
+      expect((await t.post('/verify', { email: ADA.email, code: wrong(code, i) })).body.error.code).toBe(
+        'TOKEN_INVALID',
+      );
     }
     expect((await t.post('/verify', { email: ADA.email, code })).body.error.code).toBe('TOKEN_INVALID');
-    expect((await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD })).body.error.code).toBe('TOKEN_INVALID');
+    expect((await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD })).body.error.code).toBe(
+      'TOKEN_INVALID',
+    );
     expect(t.users.updates).toHaveLength(0);
     expect(t.events.filter((e) => e.type === 'code.locked')).toEqual([expect.objectContaining({ userId: ADA.id })]);
   });
@@ -154,7 +162,9 @@ describe('wrong-code attempts', () => {
     const response = await t.post('/reset', { email: ADA.email, code: third, password: GOOD_PASSWORD });
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('TOKEN_INVALID');
-    expect(t.events).toContainEqual(expect.objectContaining({ type: 'verify.failed', reason: 'locked', userId: ADA.id }));
+    expect(t.events).toContainEqual(
+      expect.objectContaining({ type: 'verify.failed', reason: 'locked', userId: ADA.id }),
+    );
   });
 
   test("one user's wrong guesses do not lock another user", async () => {
@@ -185,7 +195,7 @@ describe('code storage', () => {
     t = await codeApp();
     const save = jest.spyOn(t.store, 'save');
     const code = await requestCode(t);
-    const saved = save.mock.calls[0]![0] as TokenRecord;
+    const saved = save.mock.calls[0]![0];
     expect(saved.codeHash).toMatch(/^[0-9a-f]{64}$/);
     expect(saved.codeSalt).toMatch(/^[0-9a-f]{32}$/);
     expect(Object.values(saved)).not.toContain(code);
@@ -197,7 +207,7 @@ describe('code storage', () => {
     const save = jest.spyOn(t.store, 'save');
     await requestCode(t, ADA.email);
     await requestCode(t, GRACE.email);
-    const [first, second] = save.mock.calls.map((call) => call[0] as TokenRecord);
+    const [first, second] = save.mock.calls.map((call) => call[0]);
     expect(first!.codeSalt).not.toBe(second!.codeSalt);
   });
 

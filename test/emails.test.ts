@@ -43,7 +43,13 @@ describe('built-in templates', () => {
     expect(reset.html).toContain('Hello Ada,');
     expect(reset.html).toContain(`href="${escapeHtml(link)}"`);
     expect(reset.html).toContain('Acme');
-    expect(reset.data).toMatchObject({ appName: 'Acme', email: ADA.email, name: 'Ada', expiresInMinutes: 30, locale: 'en' });
+    expect(reset.data).toMatchObject({
+      appName: 'Acme',
+      email: ADA.email,
+      name: 'Ada',
+      expiresInMinutes: 30,
+      locale: 'en',
+    });
   });
 
   test('the changed notice and the unknown-address email', async () => {
@@ -85,7 +91,10 @@ describe('built-in templates', () => {
 
 describe('HTML escaping of user data', () => {
   test('a name with markup is escaped in every HTML body and left as text in the text bodies', async () => {
-    t = await createApp({ users: [MALLORY], options: { emails: { appName: 'Acme <b>&</b> "Co"', notifyUnknown: true } } });
+    t = await createApp({
+      users: [MALLORY],
+      options: { emails: { appName: 'Acme <b>&</b> "Co"', notifyUnknown: true } },
+    });
     await sendAllKinds(t, MALLORY.email);
     for (const kind of ['reset', 'changed'] as const) {
       const sent = message(t, kind);
@@ -117,12 +126,17 @@ describe('HTML escaping of user data', () => {
 
 describe('overrides', () => {
   test('a per-kind override replaces only what it sets, for that kind only', async () => {
-    const html = jest.fn((data: TemplateData) => `<p>Reset at <a href="${escapeHtml(data.resetUrl!)}">this link</a>, ${escapeHtml(data.name ?? '')}</p>`);
+    const html = jest.fn(
+      (data: TemplateData) =>
+        `<p>Reset at <a href="${escapeHtml(data.resetUrl!)}">this link</a>, ${escapeHtml(data.name ?? '')}</p>`,
+    );
     t = await createApp({ options: { emails: { appName: 'Acme', templates: { reset: { html } } } } });
     await sendAllKinds(t);
     const reset = message(t, 'reset');
     expect(reset.html).toBe(`<p>Reset at <a href="${escapeHtml(reset.data.resetUrl!)}">this link</a>, Ada</p>`);
-    expect(html).toHaveBeenCalledWith(expect.objectContaining({ appName: 'Acme', name: 'Ada', email: ADA.email, expiresInMinutes: 30 }));
+    expect(html).toHaveBeenCalledWith(
+      expect.objectContaining({ appName: 'Acme', name: 'Ada', email: ADA.email, expiresInMinutes: 30 }),
+    );
     // Not overridden: the built-in subject and text of reset, and everything of changed.
     expect(reset.subject).toBe('Reset your Acme password');
     expect(reset.text).toContain(reset.data.resetUrl);

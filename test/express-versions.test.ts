@@ -7,7 +7,6 @@
 import express5 from 'express';
 import { ADA, GOOD_PASSWORD, createApp, type CreateAppOptions, type TestApp } from './helpers/create-app';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express4') as typeof import('express');
 
 let t: TestApp | undefined;
@@ -22,9 +21,8 @@ const VERSIONS: [string, typeof import('express')][] = [
 ];
 
 test('the two installed versions really are 4 and 5', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   expect((require('express4/package.json') as { version: string }).version).toMatch(/^4\./);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+
   expect((require('express/package.json') as { version: string }).version).toMatch(/^5\./);
   expect(express4).not.toBe(express5);
 });
@@ -80,7 +78,10 @@ describe.each(VERSIONS)('%s', (_name, expressModule) => {
     jest.spyOn(t.store, 'find').mockRejectedValue(new Error('store unreachable'));
     const response = await t.post('/verify', { token: 'abc' });
     expect(response.status).toBe(503);
-    expect(response.body).toEqual({ success: false, error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) } });
+    expect(response.body).toEqual({
+      success: false,
+      error: { code: 'SERVICE_UNAVAILABLE', message: expect.any(String) },
+    });
     expect(response.headers['cache-control']).toBe('no-store');
     expect(t.events).toContainEqual(expect.objectContaining({ type: 'error', stage: 'store' }));
   });
@@ -99,7 +100,10 @@ describe.each(VERSIONS)('%s', (_name, expressModule) => {
   test('requests outside the router reach the app untouched', async () => {
     t = await createApp({
       express: expressModule,
-      configure: (app) => app.get('/health', (_req, res) => { res.json({ ok: true }); }),
+      configure: (app) =>
+        app.get('/health', (_req, res) => {
+          res.json({ ok: true });
+        }),
     });
     const { default: request } = await import('supertest');
     const health = await request(t.server).get('/health');

@@ -205,7 +205,10 @@ describe('content type and size', () => {
   test.each([
     ['text/plain', 'email=ada@example.com'],
     ['application/x-www-form-urlencoded', 'email=ada%40example.com'],
-    ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\nada@example.com\r\n--x--'],
+    [
+      'multipart/form-data; boundary=x',
+      '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\nada@example.com\r\n--x--',
+    ],
     ['application/xml', '<email>ada@example.com</email>'],
   ])('a %s body is 415 UNSUPPORTED_MEDIA_TYPE', async (type, body) => {
     t = await createApp();
@@ -216,13 +219,19 @@ describe('content type and size', () => {
 
   test('a JSON body in a charset other than UTF-8 is 415', async () => {
     t = await createApp();
-    const response = await t.post('/forgot').set('Content-Type', 'application/json; charset=iso-8859-1').send('{"email":"ada@example.com"}');
+    const response = await t
+      .post('/forgot')
+      .set('Content-Type', 'application/json; charset=iso-8859-1')
+      .send('{"email":"ada@example.com"}');
     expectApiError(response, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   test('application/json with a charset is fine', async () => {
     t = await createApp();
-    const response = await t.post('/forgot').set('Content-Type', 'application/json; charset=utf-8').send('{"email":"ada@example.com"}');
+    const response = await t
+      .post('/forgot')
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send('{"email":"ada@example.com"}');
     expect(response.status).toBe(202);
   });
 
@@ -248,13 +257,21 @@ describe('the app may or may not parse JSON itself', () => {
     ['after express.json() with a large limit', express.json({ limit: '1mb' })],
     ['after express.urlencoded()', express.urlencoded({ extended: false })],
   ])('the whole flow works %s', async (_name, parser) => {
-    t = await createApp({ configure: (app) => { if (parser) app.use(parser); } });
+    t = await createApp({
+      configure: (app) => {
+        if (parser) app.use(parser);
+      },
+    });
     const token = await t.requestToken();
     expect((await t.post('/verify', { token })).status).toBe(200);
     expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
     // The router's own rules still hold on bodies the app parsed.
     expectApiError(await t.post('/forgot', { email: { $gt: '' } }), 400, 'VALIDATION_FAILED');
-    expectApiError(await t.post('/forgot').set('Content-Type', 'application/x-www-form-urlencoded').send('email=a%40b.example'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectApiError(
+      await t.post('/forgot').set('Content-Type', 'application/x-www-form-urlencoded').send('email=a%40b.example'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
   });
 });
 
@@ -275,11 +292,17 @@ describe('security headers on every response', () => {
   });
 
   test('error answers carry them: 400, 413, 415, 429', async () => {
-    t = await createApp({ options: { rateLimit: { forgot: { windowMs: 60_000, limit: 2 }, verify: false, reset: false, perEmail: false } } });
+    t = await createApp({
+      options: { rateLimit: { forgot: { windowMs: 60_000, limit: 2 }, verify: false, reset: false, perEmail: false } },
+    });
     expectApiError(await t.post('/verify', { token: 'nope' }), 400, 'TOKEN_INVALID');
     expectApiError(await t.post('/verify', { token: 'x'.repeat(10_000) }), 413, 'PAYLOAD_TOO_LARGE');
     expectApiError(await t.post('/forgot', '{'), 400, 'MALFORMED_JSON');
-    expectApiError(await t.post('/forgot', '{"email":"ada@example.com"}').set('Content-Type', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectApiError(
+      await t.post('/forgot', '{"email":"ada@example.com"}').set('Content-Type', 'text/plain'),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     // Those two counted against the /forgot limit of 2.
     expectApiError(await t.post('/forgot', { email: ADA.email }), 429, 'RATE_LIMITED');
   });

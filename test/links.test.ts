@@ -29,7 +29,10 @@ describe('links come from configuration only', () => {
     t = await createApp({
       configure: (app) => {
         app.set('trust proxy', trustProxy);
-        app.use((req, _res, next) => { seenHosts.push(req.hostname); next(); });
+        app.use((req, _res, next) => {
+          seenHosts.push(req.hostname);
+          next();
+        });
       },
     });
     const from = t.events.length;
@@ -50,7 +53,9 @@ describe('links come from configuration only', () => {
   });
 
   test('resetUrl as a function gets the token and the user, and its result is the link', async () => {
-    const resetUrl = jest.fn((token: string, user: { id: string }) => `https://app.example/users/${user.id}/reset#token=${token}`);
+    const resetUrl = jest.fn(
+      (token: string, user: { id: string }) => `https://app.example/users/${user.id}/reset#token=${token}`,
+    );
     t = await createApp({ options: { resetUrl } });
     await t.forgot(ADA.email);
     const message = t.mailer.last()!;
@@ -72,7 +77,9 @@ describe('links come from configuration only', () => {
     expect(link.searchParams.get('utm_source')).toBe('email');
     expect(link.searchParams.get('token')).toBe(tokenOf(message));
     // In HTML the & of the query string is escaped inside the href.
-    expect(message.html).toContain(`href="https://app.example/account/reset?lang=de&amp;utm_source=email&amp;token=${tokenOf(message)}"`);
+    expect(message.html).toContain(
+      `href="https://app.example/account/reset?lang=de&amp;utm_source=email&amp;token=${tokenOf(message)}"`,
+    );
   });
 
   test('a token parameter already in resetUrl is replaced, not duplicated', async () => {

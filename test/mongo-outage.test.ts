@@ -7,8 +7,22 @@
 import express from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
 import request from 'supertest';
-import { FORGOT_RESPONSE, OutboxMailer, mongooseUsers, passwordReset, type PasswordResetEvent, type PasswordResetRouter } from '../lib';
-import { databaseName, describeMongo, dropAndClose, openConnection, startRestartableServer, type RestartableServer } from './support/mongo';
+import {
+  FORGOT_RESPONSE,
+  OutboxMailer,
+  mongooseUsers,
+  passwordReset,
+  type PasswordResetEvent,
+  type PasswordResetRouter,
+} from '../lib';
+import {
+  databaseName,
+  describeMongo,
+  dropAndClose,
+  openConnection,
+  startRestartableServer,
+  type RestartableServer,
+} from './support/mongo';
 
 interface UserFields {
   email: string;
@@ -30,8 +44,14 @@ describeMongo('MongoDB outage', () => {
   beforeAll(async () => {
     server = await startRestartableServer();
     connection = await openConnection(databaseName('outage'), server.uri);
-    User = connection.model<UserFields>('User', new Schema<UserFields>({ email: { type: String, lowercase: true }, passwordHash: String }));
-    await User.create([{ email: 'ada@example.com', passwordHash: 'old-hash' }, { email: 'grace@example.com', passwordHash: 'old-hash' }]);
+    User = connection.model<UserFields>(
+      'User',
+      new Schema<UserFields>({ email: { type: String, lowercase: true }, passwordHash: String }),
+    );
+    await User.create([
+      { email: 'ada@example.com', passwordHash: 'old-hash' },
+      { email: 'grace@example.com', passwordHash: 'old-hash' },
+    ]);
     router = passwordReset({
       users: mongooseUsers(User, { emailField: 'email', passwordField: 'passwordHash', logger: false }),
       mongoose: { connection },
@@ -39,7 +59,11 @@ describeMongo('MongoDB outage', () => {
       resetUrl: 'https://app.example/reset',
       bcryptRounds: 4,
       logger: false,
-      hooks: { onEvent: (event) => { events.push(event); } },
+      hooks: {
+        onEvent: (event) => {
+          events.push(event);
+        },
+      },
     });
     app = express().use('/auth', router);
   });
@@ -87,7 +111,13 @@ describeMongo('MongoDB outage', () => {
     const storeErrors = events.filter((event) => event.type === 'error' && event.stage === 'store');
     expect(storeErrors.length).toBeGreaterThanOrEqual(2);
     expect(JSON.stringify(events)).not.toContain(token);
-    expect((await User.findOne().lean().setOptions({ timeoutMS: 500 }).exec().catch(() => 'down'))).toBe('down');
+    expect(
+      await User.findOne()
+        .lean()
+        .setOptions({ timeoutMS: 500 })
+        .exec()
+        .catch(() => 'down'),
+    ).toBe('down');
 
     await server.start();
     // The driver reconnects on the next operation; allow it a few tries.

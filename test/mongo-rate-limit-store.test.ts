@@ -45,7 +45,8 @@ describeMongo('MongoRateLimitStore', () => {
   test('with a limit of 5, of 50 parallel hits at most 5 are within the limit, and the key stays over it', async () => {
     const store = newStore({ limit: 5 });
     const results = await Promise.all(Array.from({ length: 50 }, () => store.increment('5.6.7.8')));
-    // A burst may be refused early (every hit can be stored before any is counted); it never lets more than the limit through.
+    // A burst may be refused early (every hit can be stored before any is counted); it never lets more than the limit
+    // through.
     expect(results.filter((r) => r.totalHits <= 5).length).toBeLessThanOrEqual(5);
     expect((await store.increment('5.6.7.8')).totalHits).toBeGreaterThan(5);
   });
@@ -118,18 +119,26 @@ describeMongo('MongoRateLimitStore', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/TTL index .*purged every/);
     now += 1000;
-    for (let i = 0; i < 100 && (await raw.countDocuments({})) > 0; i += 1) await new Promise((wake) => setTimeout(wake, 20));
+    for (let i = 0; i < 100 && (await raw.countDocuments({})) > 0; i += 1)
+      await new Promise((wake) => setTimeout(wake, 20));
     expect(await raw.countDocuments({})).toBe(0);
   });
 
   test('as the store of express-rate-limit, two apps share one limit', async () => {
     collections += 1;
     const app = (): express.Express => {
-      const store = new MongoRateLimitStore({ connection, collection: `hits_${collections}`, prefix: 'login:', logger: false });
-      stores.push(store);
-      return express().use(rateLimit({ windowMs: 60_000, limit: 3, store, standardHeaders: 'draft-6', legacyHeaders: false })).get('/', (_req, res) => {
-        res.send('ok');
+      const store = new MongoRateLimitStore({
+        connection,
+        collection: `hits_${collections}`,
+        prefix: 'login:',
+        logger: false,
       });
+      stores.push(store);
+      return express()
+        .use(rateLimit({ windowMs: 60_000, limit: 3, store, standardHeaders: 'draft-6', legacyHeaders: false }))
+        .get('/', (_req, res) => {
+          res.send('ok');
+        });
     };
     const [one, two] = [app(), app()];
     const statuses: number[] = [];

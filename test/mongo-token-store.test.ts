@@ -25,7 +25,11 @@ describeMongo('MongoTokenStore on MongoDB', () => {
     const User = connection.model('HashUser', new Schema({ email: String, passwordHash: String }));
     const user = await User.create({ email: 'ada@example.com', passwordHash: 'old' });
     const router = passwordReset({
-      users: { findByEmail: async (email) => (email.toLowerCase() === 'ada@example.com' ? { id: String(user._id), email: 'ada@example.com' } : null), updatePassword: async () => undefined },
+      users: {
+        findByEmail: async (email) =>
+          email.toLowerCase() === 'ada@example.com' ? { id: String(user._id), email: 'ada@example.com' } : null,
+        updatePassword: async () => undefined,
+      },
       mongoose: { connection, collection: 'hashed_tokens' },
       mailer,
       code: { enabled: true },
@@ -50,7 +54,9 @@ describeMongo('MongoTokenStore on MongoDB', () => {
       expect(tokens[0]).toMatchObject({ _id: hashToken(token), userId: String(user._id), email: 'ada@example.com' });
       expect(attempts).toHaveLength(1);
       const values = [...tokens, ...attempts].flatMap((doc) => Object.values(doc).map(String));
-      expect(values.filter((value) => value.includes(token) || value === code || value.endsWith(`:${code}`))).toEqual([]);
+      expect(values.filter((value) => value.includes(token) || value === code || value.endsWith(`:${code}`))).toEqual(
+        [],
+      );
       expect(values).toContain(hashToken(token));
     } finally {
       await router.close();
@@ -68,9 +74,19 @@ describeMongo('MongoTokenStore on MongoDB', () => {
       now: () => now,
       logger: { warn: (message) => warnings.push(message), info: () => undefined },
     });
-    const twin = new MongoTokenStore({ connection, collection: 'expiring', logger: { warn: (message) => warnings.push(message), info: () => undefined } });
+    const twin = new MongoTokenStore({
+      connection,
+      collection: 'expiring',
+      logger: { warn: (message) => warnings.push(message), info: () => undefined },
+    });
     try {
-      await store.save({ tokenHash: 'h1', userId: 'u1', email: 'a@example.com', createdAt: new Date(now), expiresAt: new Date(now + 1000) });
+      await store.save({
+        tokenHash: 'h1',
+        userId: 'u1',
+        email: 'a@example.com',
+        createdAt: new Date(now),
+        expiresAt: new Date(now + 1000),
+      });
       await store.takeAttempt('code:u1', 5, new Date(now + 1000));
       const raw = connection.collection('expiring');
       let ttl: { expireAfterSeconds?: number } | undefined;
@@ -105,7 +121,13 @@ describeMongo('MongoTokenStore on MongoDB', () => {
   test('works on a connection the app opens after creating the router', async () => {
     const late = mongoose.createConnection();
     const store = new MongoTokenStore({ connection: late, collection: 'late', logger: false });
-    const saving = store.save({ tokenHash: 'late-hash', userId: 'u1', email: 'a@example.com', createdAt: new Date(), expiresAt: new Date(Date.now() + 60_000) });
+    const saving = store.save({
+      tokenHash: 'late-hash',
+      userId: 'u1',
+      email: 'a@example.com',
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + 60_000),
+    });
     await late.openUri(mongoUri!, { dbName: connection.name });
     try {
       await saving;
@@ -119,8 +141,12 @@ describeMongo('MongoTokenStore on MongoDB', () => {
 
   test('refuses bad options, naming them', () => {
     expect(() => new MongoTokenStore({} as never)).toThrow(OptionsError);
-    expect(() => new MongoTokenStore({ connection: {} as Connection })).toThrow(/MongoTokenStore.connection.*Mongoose connection/);
-    expect(() => new MongoTokenStore({ connection, timeoutMs: 0 })).toThrow(/MongoTokenStore.timeoutMs.*positive integer/);
+    expect(() => new MongoTokenStore({ connection: {} as Connection })).toThrow(
+      /MongoTokenStore.connection.*Mongoose connection/,
+    );
+    expect(() => new MongoTokenStore({ connection, timeoutMs: 0 })).toThrow(
+      /MongoTokenStore.timeoutMs.*positive integer/,
+    );
     expect(() => new MongoTokenStore({ connection, collection: '' })).toThrow(/MongoTokenStore.collection/);
   });
 });

@@ -7,7 +7,14 @@
 import express from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
 import request from 'supertest';
-import { OutboxMailer, mongooseUsers, passwordReset, type PasswordResetEvent, type PasswordResetOptions, type PasswordResetRouter } from '../lib';
+import {
+  OutboxMailer,
+  mongooseUsers,
+  passwordReset,
+  type PasswordResetEvent,
+  type PasswordResetOptions,
+  type PasswordResetRouter,
+} from '../lib';
 import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
 
 interface UserFields {
@@ -15,7 +22,10 @@ interface UserFields {
   passwordHash: string;
 }
 
-const userSchema = new Schema<UserFields>({ email: { type: String, lowercase: true, unique: true }, passwordHash: String });
+const userSchema = new Schema<UserFields>({
+  email: { type: String, lowercase: true, unique: true },
+  passwordHash: String,
+});
 
 interface Instance {
   app: express.Express;
@@ -54,7 +64,11 @@ describeMongo('two app instances on one database', () => {
       bcryptRounds: 4,
       logger: false,
       rateLimit: false,
-      hooks: { onEvent: (event) => { events.push(event); } },
+      hooks: {
+        onEvent: (event) => {
+          events.push(event);
+        },
+      },
       ...options,
     });
     const created = { app: express().use('/auth', router), router, connection, mailer, events };
@@ -71,7 +85,9 @@ describeMongo('two app instances on one database', () => {
   beforeAll(async () => {
     seed = await openConnection(database);
     const User: Model<UserFields> = seed.model<UserFields>('User', userSchema);
-    await User.create(['ada', 'grace', 'alan', 'edsger'].map((name) => ({ email: `${name}@example.com`, passwordHash: 'old-hash' })));
+    await User.create(
+      ['ada', 'grace', 'alan', 'edsger'].map((name) => ({ email: `${name}@example.com`, passwordHash: 'old-hash' })),
+    );
   });
   // Rate-limit counts are shared by design, also from one test to the next: start each test with none.
   beforeEach(() => seed.collection('password_reset_rate_limits').deleteMany({}));
@@ -87,12 +103,21 @@ describeMongo('two app instances on one database', () => {
     const token = tokenOf(a.mailer, 'ada@example.com');
     expect((await request(b.app).post('/auth/verify').send({ token })).status).toBe(200);
 
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-      request((i % 2 ? a : b).app).post('/auth/reset').send({ token, password: `a fresh passphrase ${i}` })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request((i % 2 ? a : b).app)
+          .post('/auth/reset')
+          .send({ token, password: `a fresh passphrase ${i}` }),
+      ),
+    );
     const statuses = responses.map((r) => r.status);
-    process.stdout.write(`[two instances] 50 parallel resets with one token: ${statuses.filter((s) => s === 200).length} succeeded\n`);
+    process.stdout.write(
+      `[two instances] 50 parallel resets with one token: ${statuses.filter((s) => s === 200).length} succeeded\n`,
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
-    expect(responses.filter((r) => r.status !== 200).every((r) => r.status === 400 && r.body.error.code === 'TOKEN_INVALID')).toBe(true);
+    expect(
+      responses.filter((r) => r.status !== 200).every((r) => r.status === 400 && r.body.error.code === 'TOKEN_INVALID'),
+    ).toBe(true);
     await stop(a);
     await stop(b);
   });
@@ -105,12 +130,21 @@ describeMongo('two app instances on one database', () => {
     const code = a.mailer.last('grace@example.com')!.data.code!;
     const wrong = code === '000000' ? '111111' : '000000';
 
-    const responses = await Promise.all(Array.from({ length: 50 }, (_, i) =>
-      request((i % 2 ? a : b).app).post('/auth/verify').send({ email: 'grace@example.com', code: wrong })));
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request((i % 2 ? a : b).app)
+          .post('/auth/verify')
+          .send({ email: 'grace@example.com', code: wrong }),
+      ),
+    );
     expect(responses.every((r) => r.status === 400 && r.body.error.code === 'TOKEN_INVALID')).toBe(true);
-    const reasons = [...a.events, ...b.events].flatMap((event) => (event.type === 'verify.failed' ? [event.reason] : []));
+    const reasons = [...a.events, ...b.events].flatMap((event) =>
+      event.type === 'verify.failed' ? [event.reason] : [],
+    );
     const compared = reasons.filter((reason) => reason === 'wrong_code').length;
-    process.stdout.write(`[two instances] 50 parallel wrong codes: ${compared} counted as attempts, ${reasons.filter((r) => r === 'locked').length} refused as locked\n`);
+    process.stdout.write(
+      `[two instances] 50 parallel wrong codes: ${compared} counted as attempts, ${reasons.filter((r) => r === 'locked').length} refused as locked\n`,
+    );
     expect(compared).toBe(5);
     // The right code no longer works: the attempts are used up, on both instances.
     expect((await request(b.app).post('/auth/verify').send({ email: 'grace@example.com', code })).status).toBe(400);
@@ -123,12 +157,15 @@ describeMongo('two app instances on one database', () => {
     const rateLimit = { verify: { windowMs: 60_000, limit: 3 }, perEmail: { windowMs: 60_000, limit: 2 } };
     const [a, b] = [await instance({ rateLimit }), await instance({ rateLimit })];
     const statuses: number[] = [];
-    for (const target of [a, b, a, b]) statuses.push((await request(target.app).post('/auth/verify').send({ token: 'no-such-token' })).status);
+    for (const target of [a, b, a, b])
+      statuses.push((await request(target.app).post('/auth/verify').send({ token: 'no-such-token' })).status);
     expect(statuses).toEqual([400, 400, 400, 429]);
 
-    for (const target of [a, b, a]) expect((await request(target.app).post('/auth/forgot').send({ email: 'alan@example.com' })).status).toBe(202);
+    for (const target of [a, b, a])
+      expect((await request(target.app).post('/auth/forgot').send({ email: 'alan@example.com' })).status).toBe(202);
     const sent = (): number => a.mailer.messages.length + b.mailer.messages.length;
-    const dropped = (): number => [...a.events, ...b.events].filter((e) => e.type === 'rate_limited' && e.limiter === 'perEmail').length;
+    const dropped = (): number =>
+      [...a.events, ...b.events].filter((e) => e.type === 'rate_limited' && e.limiter === 'perEmail').length;
     await until(() => sent() + dropped() === 3);
     expect(sent()).toBe(2);
     expect(dropped()).toBe(1);
@@ -148,7 +185,10 @@ describeMongo('two app instances on one database', () => {
 
     await stop(a);
     a = await instance({ rateLimit });
-    expect((await request(a.app).post('/auth/verify').send({ token })).body).toMatchObject({ success: true, valid: true });
+    expect((await request(a.app).post('/auth/verify').send({ token })).body).toMatchObject({
+      success: true,
+      valid: true,
+    });
     expect((await request(b.app).post('/auth/verify').send({ token })).status).toBe(200);
     // Four verifications so far in this window, counted before and after the restart: the fifth is over the limit.
     expect((await request(a.app).post('/auth/verify').send({ token })).status).toBe(429);

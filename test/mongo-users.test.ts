@@ -45,9 +45,17 @@ describeMongo('mongooseUsers', () => {
   test('finds a user by address in any case, with id, email, name and locale (lowercase: true, so no warning on any server)', async () => {
     const ada = await User.findOne({ email: 'ada@example.com' }).lean();
     for (const typed of ['ada@example.com', 'ADA@EXAMPLE.COM', 'Ada@Example.com']) {
-      expect(await users.findByEmail(typed)).toEqual({ id: String(ada!._id), email: 'ada@example.com', name: 'Ada', locale: 'de' });
+      expect(await users.findByEmail(typed)).toEqual({
+        id: String(ada!._id),
+        email: 'ada@example.com',
+        name: 'Ada',
+        locale: 'de',
+      });
     }
-    expect(await users.findByEmail('Grace@Example.com')).toEqual({ id: expect.any(String), email: 'grace@example.com' });
+    expect(await users.findByEmail('Grace@Example.com')).toEqual({
+      id: expect.any(String),
+      email: 'grace@example.com',
+    });
     expect(warnings).toEqual([]);
   });
 
@@ -90,8 +98,12 @@ describeMongo('mongooseUsers', () => {
 
   test('refuses fields the schema does not have, naming the option', () => {
     expect(() => mongooseUsers(User, { emailField: 'mail', passwordField: 'passwordHash' })).toThrow(OptionsError);
-    expect(() => mongooseUsers(User, { emailField: 'email', passwordField: 'password' })).toThrow(/mongooseUsers.passwordField.*"password"/);
-    expect(() => mongooseUsers({} as Model<UserFields>, { emailField: 'email', passwordField: 'passwordHash' })).toThrow(/Mongoose model/);
+    expect(() => mongooseUsers(User, { emailField: 'email', passwordField: 'password' })).toThrow(
+      /mongooseUsers.passwordField.*"password"/,
+    );
+    expect(() =>
+      mongooseUsers({} as Model<UserFields>, { emailField: 'email', passwordField: 'passwordHash' }),
+    ).toThrow(/Mongoose model/);
   });
 
   test('the whole flow on MongoDB: forgot, verify, reset writes a bcrypt hash, the link then dies', async () => {
@@ -107,13 +119,21 @@ describeMongo('mongooseUsers', () => {
     const app = express().use('/auth', router);
     try {
       expect((await request(app).post('/auth/forgot').send({ email: 'ADA@example.com' })).status).toBe(202);
-      for (let i = 0; i < 100 && mailer.messages.length === 0; i += 1) await new Promise((wake) => setTimeout(wake, 20));
+      for (let i = 0; i < 100 && mailer.messages.length === 0; i += 1)
+        await new Promise((wake) => setTimeout(wake, 20));
       const message = mailer.last('ada@example.com');
       expect(message?.data).toMatchObject({ name: 'Ada' });
-      const token = new URL(/https:\/\/app\.example\/reset\?token=[\w-]+/.exec(message!.text)![0]).searchParams.get('token')!;
+      const token = new URL(/https:\/\/app\.example\/reset\?token=[\w-]+/.exec(message!.text)![0]).searchParams.get(
+        'token',
+      )!;
 
-      expect((await request(app).post('/auth/verify').send({ token })).body).toMatchObject({ success: true, valid: true });
-      expect((await request(app).post('/auth/reset').send({ token, password: 'a fresh passphrase' })).body).toEqual({ success: true });
+      expect((await request(app).post('/auth/verify').send({ token })).body).toMatchObject({
+        success: true,
+        valid: true,
+      });
+      expect((await request(app).post('/auth/reset').send({ token, password: 'a fresh passphrase' })).body).toEqual({
+        success: true,
+      });
       const stored = await User.findOne({ email: 'ada@example.com' }).lean();
       expect(await bcrypt.compare('a fresh passphrase', stored!.passwordHash)).toBe(true);
       const again = await request(app).post('/auth/reset').send({ token, password: 'another passphrase' });

@@ -14,7 +14,9 @@ import { MAX_PENDING_REQUESTS } from '../lib/options/defaults';
 const PER_RESPONSE_HEADERS = ['date', 'ratelimit', 'ratelimit-remaining', 'ratelimit-reset'];
 
 function comparable(response: Response): { status: number; body: unknown; headers: Record<string, unknown> } {
-  const headers = Object.fromEntries(Object.entries(response.headers).filter(([name]) => !PER_RESPONSE_HEADERS.includes(name)));
+  const headers = Object.fromEntries(
+    Object.entries(response.headers).filter(([name]) => !PER_RESPONSE_HEADERS.includes(name)),
+  );
   return { status: response.status, body: response.body, headers };
 }
 
@@ -35,7 +37,13 @@ describe('no account enumeration on /forgot', () => {
     expect(comparable(unknown)).toEqual(comparable(known));
     // Every header but Date was compared, at least these (plus ETag, Connection, X-Powered-By when present).
     expect(Object.keys(comparable(known).headers)).toEqual(
-      expect.arrayContaining(['cache-control', 'content-length', 'content-type', 'referrer-policy', 'x-content-type-options']),
+      expect.arrayContaining([
+        'cache-control',
+        'content-length',
+        'content-type',
+        'referrer-policy',
+        'x-content-type-options',
+      ]),
     );
     expect(t.mailer.messages.map((m) => m.to)).toEqual([ADA.email]);
   });
@@ -72,11 +80,21 @@ describe('no account enumeration on /forgot', () => {
   test('a flood beyond the background limit is dropped with an event, and still answered 202', async () => {
     const lookup = deferred<null>();
     let lookups = 0;
-    const users: UserAdapter = { findByEmail: () => { lookups += 1; return lookup.promise; }, updatePassword: async () => undefined };
+    const users: UserAdapter = {
+      findByEmail: () => {
+        lookups += 1;
+        return lookup.promise;
+      },
+      updatePassword: async () => undefined,
+    };
     const app = await createApp({ options: { users } });
     t = app;
     for (let sent = 0; sent < MAX_PENDING_REQUESTS; sent += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => app.post('/forgot', { email: `flood${sent + i}@example.com` }).expect(202)));
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          app.post('/forgot', { email: `flood${sent + i}@example.com` }).expect(202),
+        ),
+      );
     }
     const dropped = await app.post('/forgot', { email: ADA.email });
     expect(dropped.status).toBe(202);
@@ -101,24 +119,37 @@ describe('no account enumeration on /forgot', () => {
 
   test('a failing user store reaches onEvent only; the client gets the usual 202', async () => {
     const users: UserAdapter = {
-      findByEmail: async () => { throw new Error('connection refused'); },
+      findByEmail: async () => {
+        throw new Error('connection refused');
+      },
       updatePassword: async () => undefined,
     };
     t = await createApp({ options: { users } });
     const response = await t.forgot(ADA.email);
     expect(response.status).toBe(202);
     expect(response.body).toEqual(FORGOT_RESPONSE);
-    expect(t.events.find((e) => e.type === 'error')).toMatchObject({ stage: 'forgot', error: { message: 'connection refused' } });
+    expect(t.events.find((e) => e.type === 'error')).toMatchObject({
+      stage: 'forgot',
+      error: { message: 'connection refused' },
+    });
     expect(t.logs).toEqual([]);
   });
 
   test('a failing mailer reaches onEvent only; the client gets the usual 202', async () => {
-    const mailer: Mailer = { send: async () => { throw Object.assign(new Error('upstream said no'), { code: 502 }); } };
+    const mailer: Mailer = {
+      send: async () => {
+        throw Object.assign(new Error('upstream said no'), { code: 502 });
+      },
+    };
     t = await createApp({ options: { mailer } });
     const response = await t.forgot(ADA.email);
     expect(response.status).toBe(202);
     expect(response.body).toEqual(FORGOT_RESPONSE);
-    expect(t.events.find((e) => e.type === 'email.failed')).toMatchObject({ kind: 'reset', to: ADA.email, error: { message: 'upstream said no', status: 502 } });
+    expect(t.events.find((e) => e.type === 'email.failed')).toMatchObject({
+      kind: 'reset',
+      to: ADA.email,
+      error: { message: 'upstream said no', status: 502 },
+    });
     expect(t.logs).toEqual([]);
   });
 
@@ -127,23 +158,36 @@ describe('no account enumeration on /forgot', () => {
     jest.spyOn(t.store, 'save').mockRejectedValue(new Error('store down'));
     const response = await t.forgot(ADA.email);
     expect(response.status).toBe(202);
-    expect(t.events.find((e) => e.type === 'error')).toMatchObject({ stage: 'forgot', error: { message: 'store down' } });
+    expect(t.events.find((e) => e.type === 'error')).toMatchObject({
+      stage: 'forgot',
+      error: { message: 'store down' },
+    });
     expect(t.mailer.messages).toHaveLength(0);
   });
 
   test('over the per-email limit: the same 202 and no email', async () => {
-    t = await createApp({ options: { rateLimit: { forgot: false, verify: false, reset: false, perEmail: { windowMs: 60_000, limit: 2 } } } });
+    t = await createApp({
+      options: { rateLimit: { forgot: false, verify: false, reset: false, perEmail: { windowMs: 60_000, limit: 2 } } },
+    });
     const answers = [await t.forgot(ADA.email), await t.forgot(ADA.email), await t.forgot(ADA.email)];
-    expect(answers.map(comparable)).toEqual([comparable(answers[0]!), comparable(answers[0]!), comparable(answers[0]!)]);
+    expect(answers.map(comparable)).toEqual([
+      comparable(answers[0]!),
+      comparable(answers[0]!),
+      comparable(answers[0]!),
+    ]);
     expect(t.mailer.messages.filter((m) => m.kind === 'reset')).toHaveLength(2);
-    expect(t.events.filter((e) => e.type === 'rate_limited')).toEqual([expect.objectContaining({ limiter: 'perEmail', email: ADA.email })]);
+    expect(t.events.filter((e) => e.type === 'rate_limited')).toEqual([
+      expect.objectContaining({ limiter: 'perEmail', email: ADA.email }),
+    ]);
     // The limit is per address: another address is not affected.
     await t.forgot('grace@example.com');
     expect(t.mailer.messages.filter((m) => m.kind === 'reset')).toHaveLength(3);
   });
 
   test('the per-email limit counts addresses case-insensitively', async () => {
-    t = await createApp({ options: { rateLimit: { forgot: false, verify: false, reset: false, perEmail: { windowMs: 60_000, limit: 1 } } } });
+    t = await createApp({
+      options: { rateLimit: { forgot: false, verify: false, reset: false, perEmail: { windowMs: 60_000, limit: 1 } } },
+    });
     await t.forgot(ADA.email);
     await t.forgot(ADA.email.toUpperCase());
     expect(t.mailer.messages).toHaveLength(1);

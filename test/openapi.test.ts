@@ -33,8 +33,12 @@ async function validateOpenApi(documents: unknown[]): Promise<{ valid: boolean; 
   child.stdin!.end(JSON.stringify(documents));
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr!.on('data', (chunk: string) => { stderr += chunk; });
+  child.stdout!.on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr!.on('data', (chunk: string) => {
+    stderr += chunk;
+  });
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`the validator failed: ${stderr}`);
   return JSON.parse(stdout) as { valid: boolean; errors?: unknown }[];
@@ -75,7 +79,10 @@ describe('the document', () => {
   test('is valid OpenAPI 3.1, with and without the code flow, and the validator does catch a broken one', async () => {
     const documents = [false, true].map((code) => openApiDocument({ basePath: '/auth/password', code }));
     const plain = documents[0]!;
-    const broken = { ...plain, paths: { ...plain.paths, '/forgot': { post: { responses: { 202: { content: {} } } } } } };
+    const broken = {
+      ...plain,
+      paths: { ...plain.paths, '/forgot': { post: { responses: { 202: { content: {} } } } } },
+    };
     const [token, code, refused] = await validateOpenApi([...documents, broken]);
     expect(token).toEqual({ valid: true });
     expect(code).toEqual({ valid: true });
@@ -88,12 +95,13 @@ describe('the document', () => {
   });
 
   test('documents every status with its error codes', () => {
-    const statuses = (path: string) => Object.keys(((openApiDocument().paths[path] as Json).post as Json).responses as Json);
+    const statuses = (path: string) =>
+      Object.keys(((openApiDocument().paths[path] as Json).post as Json).responses as Json);
     expect(statuses('/forgot')).toEqual(['202', '400', '413', '415', '429', '500']);
     expect(statuses('/verify')).toEqual(['200', '400', '413', '415', '429', '500', '503']);
     expect(statuses('/reset')).toEqual(['200', '400', '413', '415', '422', '429', '500', '503']);
     const codesOf = (path: string, status: string): unknown => {
-      const response = ((((openApiDocument().paths[path] as Json).post as Json).responses as Json)[status]) as Json;
+      const response = (((openApiDocument().paths[path] as Json).post as Json).responses as Json)[status] as Json;
       const schema = ((response.content as Json)['application/json'] as Json).schema as { allOf: Json[] };
       return ((((schema.allOf[1]!.properties as Json).error as Json).properties as Json).code as Json).enum;
     };
@@ -107,12 +115,46 @@ describe('request schemas are the Joi schemas', () => {
   const token = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
   const email = 'ada@example.com';
   const bodies: Record<'forgot' | 'verify' | 'reset', unknown[]> = {
-    forgot: [{ email }, {}, { email: 5 }, { email: { $gt: '' } }, { email: 'not-an-address' }, { email, extra: 1 }, { email: `${'a'.repeat(250)}@example.com` }, [], 'x'],
-    verify: [{ token }, {}, { token: '' }, { token: 'a'.repeat(513) }, { token: 1 }, { token, x: 1 }, { email, code: '123456' }, { email }, { code: '123456' },
-      { token, email, code: '123456' }, { token, code: '123456' }, { email, code: '12a456' }, { email, code: 123456 }],
-    reset: [{ token, password: GOOD_PASSWORD }, { token, newPassword: GOOD_PASSWORD }, { token, password: 'a', newPassword: 'b' }, { token }, { password: 'x' },
-      { token, password: 5 }, { token, password: '' }, { email, code: '123456', password: 'x' }, { email, code: '123456', newPassword: 'x' }, { email, code: '123456' },
-      { token, email, code: '123456', password: 'x' }, { token, password: 'x'.repeat(4097) }],
+    forgot: [
+      { email },
+      {},
+      { email: 5 },
+      { email: { $gt: '' } },
+      { email: 'not-an-address' },
+      { email, extra: 1 },
+      { email: `${'a'.repeat(250)}@example.com` },
+      [],
+      'x',
+    ],
+    verify: [
+      { token },
+      {},
+      { token: '' },
+      { token: 'a'.repeat(513) },
+      { token: 1 },
+      { token, x: 1 },
+      { email, code: '123456' },
+      { email },
+      { code: '123456' },
+      { token, email, code: '123456' },
+      { token, code: '123456' },
+      { email, code: '12a456' },
+      { email, code: 123456 },
+    ],
+    reset: [
+      { token, password: GOOD_PASSWORD },
+      { token, newPassword: GOOD_PASSWORD },
+      { token, password: 'a', newPassword: 'b' },
+      { token },
+      { password: 'x' },
+      { token, password: 5 },
+      { token, password: '' },
+      { email, code: '123456', password: 'x' },
+      { email, code: '123456', newPassword: 'x' },
+      { email, code: '123456' },
+      { token, email, code: '123456', password: 'x' },
+      { token, password: 'x'.repeat(4097) },
+    ],
   };
 
   test.each([false, true])('ajv and Joi agree on every sample body (code flow %s)', (code) => {
@@ -143,17 +185,32 @@ describe('real responses match the document', () => {
     const base = `/paths/${escape(path)}/post/responses/${response.status}`;
     const responses = ((document.paths[path] as Json).post as Json).responses as Json;
     const spec = responses[String(response.status)] as Json | undefined;
-    expect({ path, status: response.status, documented: spec !== undefined }).toEqual({ path, status: response.status, documented: true });
+    expect({ path, status: response.status, documented: spec !== undefined }).toEqual({
+      path,
+      status: response.status,
+      documented: true,
+    });
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     const validate = compile(`${base}/content/application~1json/schema`);
     const valid = validate(response.body);
-    expect({ path, status: response.status, body: response.body, errors: validate.errors ?? null, valid }).toMatchObject({ valid: true });
+    expect({
+      path,
+      status: response.status,
+      body: response.body,
+      errors: validate.errors ?? null,
+      valid,
+    }).toMatchObject({ valid: true });
     for (const [name, header] of Object.entries(spec!.headers as Record<string, { $ref: string }>)) {
       const pointer = header.$ref.replace(/^#/, '');
-      const definition = pointer.split('/').slice(1).reduce<Json>((node, key) => node[key] as Json, document as unknown as Json);
+      const definition = pointer
+        .split('/')
+        .slice(1)
+        .reduce<Json>((node, key) => node[key] as Json, document as unknown as Json);
       const value = response.headers[name.toLowerCase()];
-      if (definition.required) expect({ header: name, present: value !== undefined }).toEqual({ header: name, present: true });
-      if (value !== undefined) expect({ header: name, value, valid: compile(`${pointer}/schema`)(value) }).toMatchObject({ valid: true });
+      if (definition.required)
+        expect({ header: name, present: value !== undefined }).toEqual({ header: name, present: true });
+      if (value !== undefined)
+        expect({ header: name, value, valid: compile(`${pointer}/schema`)(value) }).toMatchObject({ valid: true });
     }
     seen.add(`${path} ${response.status}`);
   }
@@ -197,7 +254,15 @@ describe('real responses match the document', () => {
   });
 
   test('code flow, 429 and 503 answers', async () => {
-    const a = await app({ code: { enabled: true }, rateLimit: { forgot: { windowMs: 60_000, limit: 2 }, verify: { windowMs: 60_000, limit: 3 }, reset: { windowMs: 60_000, limit: 3 }, perEmail: false } });
+    const a = await app({
+      code: { enabled: true },
+      rateLimit: {
+        forgot: { windowMs: 60_000, limit: 2 },
+        verify: { windowMs: 60_000, limit: 3 },
+        reset: { windowMs: 60_000, limit: 3 },
+        perEmail: false,
+      },
+    });
     const document = openApiDocument({ basePath: a.mountPath, code: true });
     const check = (path: string, response: request.Response) => conforms(document, path, response);
 
@@ -226,13 +291,16 @@ describe('real responses match the document', () => {
   test('the responses seen cover every documented status except 500', () => {
     const document = openApiDocument();
     const documented = Object.entries(document.paths).flatMap(([path, item]) =>
-      Object.keys(((item as Json).post as Json).responses as Json).filter((status) => status !== '500').map((status) => `${path} ${status}`));
+      Object.keys(((item as Json).post as Json).responses as Json)
+        .filter((status) => status !== '500')
+        .map((status) => `${path} ${status}`),
+    );
     expect([...seen].sort()).toEqual(documented.sort());
   });
 });
 
 describe('GET /openapi.json', () => {
-  test('served with `openapi: true`, with the mount path as server URL and the router\'s own code setting', async () => {
+  test("served with `openapi: true`, with the mount path as server URL and the router's own code setting", async () => {
     const a = await app({ openapi: true, code: { enabled: true } });
     const origin = `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`;
     const response = await request(origin).get(`${a.mountPath}/openapi.json`);

@@ -3,11 +3,24 @@
  * `OptionsError` that names the option and says what is allowed, and never
  * prints a secret. Development defaults under NODE_ENV=production warn once.
  */
-import { OptionsError, OutboxMailer, MemoryTokenStore, passwordReset, type Logger, type PasswordResetOptions } from '../lib';
+import {
+  OptionsError,
+  OutboxMailer,
+  MemoryTokenStore,
+  passwordReset,
+  type Logger,
+  type PasswordResetOptions,
+} from '../lib';
 import { MemoryUsers, ADA, RESET_URL, createApp, type TestApp } from './helpers/create-app';
 
 const users = new MemoryUsers([ADA]);
-const valid = (): Record<string, unknown> => ({ users, resetUrl: RESET_URL, bcryptRounds: 10, rateLimit: false, logger: false });
+const valid = (): Record<string, unknown> => ({
+  users,
+  resetUrl: RESET_URL,
+  bcryptRounds: 10,
+  rateLimit: false,
+  logger: false,
+});
 const noop = (): void => undefined;
 
 /** [description, options (merged over valid ones; undefined deletes), option named in the error, error code]. */
@@ -26,36 +39,101 @@ const CASES: [string, Record<string, unknown>, string, string][] = [
   ['tokenTtl negative', { tokenTtl: -60_000 }, 'tokenTtl', 'ERR_EPR_OPTION_INVALID'],
   ['password.minLength 0', { password: { minLength: 0 } }, 'password.minLength', 'ERR_EPR_OPTION_INVALID'],
   ['password.minLength a string', { password: { minLength: '8' } }, 'password.minLength', 'ERR_EPR_OPTION_INVALID'],
-  ['password.minLength over maxLength', { password: { minLength: 20, maxLength: 10 } }, 'password.minLength', 'ERR_EPR_OPTION_CONFLICT'],
+  [
+    'password.minLength over maxLength',
+    { password: { minLength: 20, maxLength: 10 } },
+    'password.minLength',
+    'ERR_EPR_OPTION_CONFLICT',
+  ],
   ['password.minStrength 5', { password: { minStrength: 5 } }, 'password.minStrength', 'ERR_EPR_OPTION_INVALID'],
-  ['password.blockCommon a string', { password: { blockCommon: 'yes' } }, 'password.blockCommon', 'ERR_EPR_OPTION_INVALID'],
-  ['password.isBreached not a function', { password: { isBreached: true } }, 'password.isBreached', 'ERR_EPR_OPTION_INVALID'],
+  [
+    'password.blockCommon a string',
+    { password: { blockCommon: 'yes' } },
+    'password.blockCommon',
+    'ERR_EPR_OPTION_INVALID',
+  ],
+  [
+    'password.isBreached not a function',
+    { password: { isBreached: true } },
+    'password.isBreached',
+    'ERR_EPR_OPTION_INVALID',
+  ],
   ['an unknown password option', { password: { minLen: 8 } }, 'password.minLen', 'ERR_EPR_OPTION_INVALID'],
   ['bcryptRounds 3', { bcryptRounds: 3 }, 'bcryptRounds', 'ERR_EPR_OPTION_INVALID'],
   ['bcryptRounds 32', { bcryptRounds: 32 }, 'bcryptRounds', 'ERR_EPR_OPTION_INVALID'],
   ['bcryptRounds 10.5', { bcryptRounds: 10.5 }, 'bcryptRounds', 'ERR_EPR_OPTION_INVALID'],
   ['bcryptRounds with hashPassword', { hashPassword: async () => 'x' }, 'bcryptRounds', 'ERR_EPR_OPTION_CONFLICT'],
-  ['hashPassword not a function', { bcryptRounds: undefined, hashPassword: 'sha1' }, 'hashPassword', 'ERR_EPR_OPTION_INVALID'],
+  [
+    'hashPassword not a function',
+    { bcryptRounds: undefined, hashPassword: 'sha1' },
+    'hashPassword',
+    'ERR_EPR_OPTION_INVALID',
+  ],
   ['rateLimit true', { rateLimit: true }, 'rateLimit', 'ERR_EPR_OPTION_INVALID'],
-  ['rateLimit.forgot.limit 0', { rateLimit: { forgot: { windowMs: 60_000, limit: 0 } } }, 'rateLimit.forgot.limit', 'ERR_EPR_OPTION_INVALID'],
-  ['rateLimit.verify.windowMs 10', { rateLimit: { verify: { windowMs: 10, limit: 5 } } }, 'rateLimit.verify.windowMs', 'ERR_EPR_OPTION_INVALID'],
+  [
+    'rateLimit.forgot.limit 0',
+    { rateLimit: { forgot: { windowMs: 60_000, limit: 0 } } },
+    'rateLimit.forgot.limit',
+    'ERR_EPR_OPTION_INVALID',
+  ],
+  [
+    'rateLimit.verify.windowMs 10',
+    { rateLimit: { verify: { windowMs: 10, limit: 5 } } },
+    'rateLimit.verify.windowMs',
+    'ERR_EPR_OPTION_INVALID',
+  ],
   ['rateLimit.store an instance', { rateLimit: { store: {} } }, 'rateLimit.store', 'ERR_EPR_OPTION_INVALID'],
   ['an unknown rateLimit option', { rateLimit: { login: false } }, 'rateLimit.login', 'ERR_EPR_OPTION_INVALID'],
   ['code.enabled missing', { code: { digits: 6 } }, 'code.enabled', 'ERR_EPR_OPTION_INVALID'],
   ['code.digits 3', { code: { enabled: true, digits: 3 } }, 'code.digits', 'ERR_EPR_OPTION_INVALID'],
   ['code.maxAttempts 0', { code: { enabled: true, maxAttempts: 0 } }, 'code.maxAttempts', 'ERR_EPR_OPTION_INVALID'],
   ['hooks.onEvent a string', { hooks: { onEvent: 'console.log' } }, 'hooks.onEvent', 'ERR_EPR_OPTION_INVALID'],
-  ['hooks.onPasswordReset an object', { hooks: { onPasswordReset: {} } }, 'hooks.onPasswordReset', 'ERR_EPR_OPTION_INVALID'],
+  [
+    'hooks.onPasswordReset an object',
+    { hooks: { onPasswordReset: {} } },
+    'hooks.onPasswordReset',
+    'ERR_EPR_OPTION_INVALID',
+  ],
   ['emails.appName empty', { emails: { appName: '' } }, 'emails.appName', 'ERR_EPR_OPTION_INVALID'],
-  ['emails.sendChangedNotice a string', { emails: { sendChangedNotice: 'no' } }, 'emails.sendChangedNotice', 'ERR_EPR_OPTION_INVALID'],
-  ['an unknown template kind', { emails: { templates: { welcome: { subject: 'Hi' } } } }, 'emails.templates.welcome', 'ERR_EPR_OPTION_INVALID'],
-  ['a template subject a number', { emails: { templates: { reset: { subject: 5 } } } }, 'emails.templates.reset.subject', 'ERR_EPR_OPTION_INVALID'],
-  ['a template html a string', { emails: { templates: { reset: { html: '<p>hi</p>' } } } }, 'emails.templates.reset.html', 'ERR_EPR_OPTION_INVALID'],
+  [
+    'emails.sendChangedNotice a string',
+    { emails: { sendChangedNotice: 'no' } },
+    'emails.sendChangedNotice',
+    'ERR_EPR_OPTION_INVALID',
+  ],
+  [
+    'an unknown template kind',
+    { emails: { templates: { welcome: { subject: 'Hi' } } } },
+    'emails.templates.welcome',
+    'ERR_EPR_OPTION_INVALID',
+  ],
+  [
+    'a template subject a number',
+    { emails: { templates: { reset: { subject: 5 } } } },
+    'emails.templates.reset.subject',
+    'ERR_EPR_OPTION_INVALID',
+  ],
+  [
+    'a template html a string',
+    { emails: { templates: { reset: { html: '<p>hi</p>' } } } },
+    'emails.templates.reset.html',
+    'ERR_EPR_OPTION_INVALID',
+  ],
   ['store without the TokenStore methods', { store: { get: noop } }, 'store', 'ERR_EPR_OPTION_INVALID'],
-  ['store and mongoose together', { store: new MemoryTokenStore(), mongoose: { connection: { model: noop } } }, 'store', 'ERR_EPR_OPTION_CONFLICT'],
+  [
+    'store and mongoose together',
+    { store: new MemoryTokenStore(), mongoose: { connection: { model: noop } } },
+    'store',
+    'ERR_EPR_OPTION_CONFLICT',
+  ],
   ['mongoose without a connection', { mongoose: {} }, 'mongoose.connection', 'ERR_EPR_OPTION_INVALID'],
   ['mailer without send', { mailer: { deliver: noop } }, 'mailer', 'ERR_EPR_OPTION_INVALID'],
-  ['mailer and sendgrid together', { mailer: new OutboxMailer({ logger: false }), sendgrid: { apiKey: 'SG.x', from: 'a@b.example' } }, 'mailer', 'ERR_EPR_OPTION_CONFLICT'],
+  [
+    'mailer and sendgrid together',
+    { mailer: new OutboxMailer({ logger: false }), sendgrid: { apiKey: 'SG.x', from: 'a@b.example' } },
+    'mailer',
+    'ERR_EPR_OPTION_CONFLICT',
+  ],
   ['logger without warn', { logger: { info: noop } }, 'logger', 'ERR_EPR_OPTION_INVALID'],
   ['now not a function', { now: new Date() }, 'now', 'ERR_EPR_OPTION_INVALID'],
   ['openapi a string', { openapi: 'yes' }, 'openapi', 'ERR_EPR_OPTION_INVALID'],
@@ -108,12 +186,37 @@ describe('bad options fail at construction with an OptionsError naming the optio
   test('every valid form of the options builds', () => {
     const variants: Record<string, unknown>[] = [
       { resetUrl: (token: string) => `https://app.example/r/${token}` },
-      { tokenTtl: '1h' }, { tokenTtl: '90s' }, { tokenTtl: 15 * 60_000 },
-      { password: { minLength: 12, maxLength: 128, minStrength: 3, blockCommon: false, isBreached: () => false, validate: () => true } },
-      { rateLimit: { forgot: { windowMs: 60_000, limit: 3 }, verify: false, perEmail: { windowMs: 3_600_000, limit: 2 } } },
+      { tokenTtl: '1h' },
+      { tokenTtl: '90s' },
+      { tokenTtl: 15 * 60_000 },
+      {
+        password: {
+          minLength: 12,
+          maxLength: 128,
+          minStrength: 3,
+          blockCommon: false,
+          isBreached: () => false,
+          validate: () => true,
+        },
+      },
+      {
+        rateLimit: {
+          forgot: { windowMs: 60_000, limit: 3 },
+          verify: false,
+          perEmail: { windowMs: 3_600_000, limit: 2 },
+        },
+      },
       { rateLimit: undefined },
-      { code: { enabled: true, digits: 8, maxAttempts: 3 } }, { code: { enabled: false } },
-      { emails: { appName: 'Acme', sendChangedNotice: false, notifyUnknown: true, templates: { reset: { subject: 'Reset', text: () => 't' }, changed: { de: { subject: 'Geändert' } } } } },
+      { code: { enabled: true, digits: 8, maxAttempts: 3 } },
+      { code: { enabled: false } },
+      {
+        emails: {
+          appName: 'Acme',
+          sendChangedNotice: false,
+          notifyUnknown: true,
+          templates: { reset: { subject: 'Reset', text: () => 't' }, changed: { de: { subject: 'Geändert' } } },
+        },
+      },
       { hooks: { onEvent: noop, onPasswordReset: noop } },
       { bcryptRounds: undefined, hashPassword: async () => 'hash' },
       { store: new MemoryTokenStore(), mailer: new OutboxMailer({ logger: false }) },
@@ -157,7 +260,11 @@ describe('production warning', () => {
   test('only what is missing is named', () => {
     process.env.NODE_ENV = 'production';
     const logger = capture();
-    void passwordReset({ ...(valid() as unknown as PasswordResetOptions), store: new MemoryTokenStore(), logger }).close();
+    void passwordReset({
+      ...(valid() as unknown as PasswordResetOptions),
+      store: new MemoryTokenStore(),
+      logger,
+    }).close();
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]).not.toMatch(/"mongoose" or "store"/);
     expect(logger.warnings[0]).toMatch(/"sendgrid" or "mailer"/);
@@ -166,7 +273,12 @@ describe('production warning', () => {
   test('no warning with a store and a mailer, or outside production', () => {
     process.env.NODE_ENV = 'production';
     const logger = capture();
-    void passwordReset({ ...(valid() as unknown as PasswordResetOptions), store: new MemoryTokenStore(), mailer: new OutboxMailer({ logger: false }), logger }).close();
+    void passwordReset({
+      ...(valid() as unknown as PasswordResetOptions),
+      store: new MemoryTokenStore(),
+      mailer: new OutboxMailer({ logger: false }),
+      logger,
+    }).close();
     process.env.NODE_ENV = 'development';
     void passwordReset({ ...(valid() as unknown as PasswordResetOptions), logger }).close();
     expect(logger.warnings).toEqual([]);
@@ -175,7 +287,13 @@ describe('production warning', () => {
   test('a test-grade bcrypt cost is accepted, and named in the production warning', () => {
     process.env.NODE_ENV = 'production';
     const logger = capture();
-    void passwordReset({ ...(valid() as unknown as PasswordResetOptions), bcryptRounds: 4, store: new MemoryTokenStore(), mailer: new OutboxMailer({ logger: false }), logger }).close();
+    void passwordReset({
+      ...(valid() as unknown as PasswordResetOptions),
+      bcryptRounds: 4,
+      store: new MemoryTokenStore(),
+      mailer: new OutboxMailer({ logger: false }),
+      logger,
+    }).close();
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]).toMatch(/"bcryptRounds" is 4/);
   });
@@ -183,7 +301,13 @@ describe('production warning', () => {
   test('a test-grade token lifetime is accepted, and named in the production warning', () => {
     process.env.NODE_ENV = 'production';
     const logger = capture();
-    void passwordReset({ ...(valid() as unknown as PasswordResetOptions), tokenTtl: 30, store: new MemoryTokenStore(), mailer: new OutboxMailer({ logger: false }), logger }).close();
+    void passwordReset({
+      ...(valid() as unknown as PasswordResetOptions),
+      tokenTtl: 30,
+      store: new MemoryTokenStore(),
+      mailer: new OutboxMailer({ logger: false }),
+      logger,
+    }).close();
     expect(logger.warnings).toHaveLength(1);
     expect(logger.warnings[0]).toMatch(/"tokenTtl" is 30 ms/);
   });

@@ -10,7 +10,9 @@ import { fieldError, PageClient, type Page } from './helpers/page-client';
 import { FORGOT_RESPONSE, passwordReset, type PasswordResetOptions } from '../lib';
 import { LOCALES } from '../lib/locales';
 
-const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]));
+const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(
+  Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]),
+);
 
 // Express 4, installed as the npm alias `express4` (it has no type declarations of its own).
 const express4 = require('express4') as typeof import('express');
@@ -29,7 +31,10 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((app) => app.close()));
 });
 
-async function pagesApp(options: Partial<PasswordResetOptions> = {}, setup: Omit<CreateAppOptions, 'options'> = {}): Promise<PagesApp> {
+async function pagesApp(
+  options: Partial<PasswordResetOptions> = {},
+  setup: Omit<CreateAppOptions, 'options'> = {},
+): Promise<PagesApp> {
   let origin = '';
   const app = await createApp({
     ...setup,
@@ -114,10 +119,24 @@ describe('page headers and markup', () => {
       expect(page.doc.querySelectorAll('h1')).toHaveLength(1);
       const inputs = page.doc.querySelectorAll('input').filter((input) => input.getAttribute('type') !== 'hidden');
       expect(inputs.length).toBeGreaterThan(0);
+      const en = PAGE_STRINGS.en!;
+      const labels: Record<string, string[]> = {
+        email: [en.forgot.email, en.reset.email],
+        code: [en.reset.code],
+        password: [en.reset.password],
+        confirm: [en.reset.confirm],
+      };
+      const autocomplete: Record<string, string> = {
+        email: 'email',
+        code: 'one-time-code',
+        password: 'new-password',
+        confirm: 'new-password',
+      };
       for (const input of inputs) {
-        const id = input.getAttribute('id')!;
-        expect(page.doc.querySelector(`label[for="${id}"]`)?.text.trim()).toBeTruthy();
-        expect(input.getAttribute('autocomplete')).toBeTruthy();
+        const name = input.getAttribute('name')!;
+        const label = page.doc.querySelector(`label[for="${input.getAttribute('id')}"]`);
+        expect(labels[name]).toContain(label?.text.trim());
+        expect(input.getAttribute('autocomplete')).toBe(autocomplete[name]);
       }
       expect(page.doc.querySelector('button[type=submit]')).not.toBeNull();
     }
@@ -145,13 +164,18 @@ describe('page headers and markup', () => {
 
 describe('pages options', () => {
   test('successRedirect must be a path on this site or an http(s) URL', () => {
-    const build = (successRedirect: string) => () => passwordReset({
-      users: { findByEmail: async () => null, updatePassword: async () => undefined }, resetUrl: 'https://app.example/reset', logger: false, pages: { successRedirect },
-    }).close();
+    const build = (successRedirect: string) => () =>
+      passwordReset({
+        users: { findByEmail: async () => null, updatePassword: async () => undefined },
+        resetUrl: 'https://app.example/reset',
+        logger: false,
+        pages: { successRedirect },
+      }).close();
     for (const bad of ['javascript:alert(1)', '//evil.example/x', 'https://', 'login', '/\\evil.example']) {
       expect(build(bad)).toThrow(expect.objectContaining({ name: 'OptionsError', option: 'pages.successRedirect' }));
     }
-    for (const good of ['/login', 'https://app.example/login?reset=1', 'http://localhost:3000/']) expect(build(good)).not.toThrow();
+    for (const good of ['/login', 'https://app.example/login?reset=1', 'http://localhost:3000/'])
+      expect(build(good)).not.toThrow();
   });
 });
 
@@ -187,7 +211,10 @@ describe('the form flow', () => {
     const unknown = await forgotViaForm(app, client, 'nobody@example.com');
     expect(unknown.status).toBe(known.status);
     expect(unknown.html).toBe(known.html);
-    const headerNames = (page: Page) => Object.keys(page.headers).filter((name) => name !== 'date').sort();
+    const headerNames = (page: Page) =>
+      Object.keys(page.headers)
+        .filter((name) => name !== 'date')
+        .sort();
     expect(headerNames(unknown)).toEqual(headerNames(known));
     expect(app.mailer.messages.filter((message) => message.kind === 'reset')).toHaveLength(1);
   });
@@ -206,10 +233,16 @@ describe('the form flow', () => {
   });
 
   test('works on Express 4 and with an app-level express.urlencoded() in front', async () => {
-    const app = await pagesApp({}, { express: express4, configure: (a) => a.use(express4.urlencoded({ extended: true })) });
+    const app = await pagesApp(
+      {},
+      { express: express4, configure: (a) => a.use(express4.urlencoded({ extended: true })) },
+    );
     const client = app.client();
     await forgotViaForm(app, client, ADA.email);
-    const done = await client.submit(await client.get(app.linkFor(ADA.email)), { password: GOOD_PASSWORD, confirm: GOOD_PASSWORD });
+    const done = await client.submit(await client.get(app.linkFor(ADA.email)), {
+      password: GOOD_PASSWORD,
+      confirm: GOOD_PASSWORD,
+    });
     expect(done.status).toBe(200);
     expect(app.users.updates).toHaveLength(1);
   });
@@ -321,7 +354,11 @@ describe('cross-site posts are refused', () => {
     const noCookie = await new PageClient(app.origin).post(`${BASE}/reset`, { ...fields, _csrf: csrf });
     const wrongField = await client.post(`${BASE}/reset`, { ...fields, _csrf: 'A'.repeat(43) });
     const noField = await client.post(`${BASE}/reset`, fields);
-    const crossSite = await client.post(`${BASE}/reset`, { ...fields, _csrf: csrf }, { 'Sec-Fetch-Site': 'cross-site' });
+    const crossSite = await client.post(
+      `${BASE}/reset`,
+      { ...fields, _csrf: csrf },
+      { 'Sec-Fetch-Site': 'cross-site' },
+    );
     const sameSite = await client.post(`${BASE}/reset`, { ...fields, _csrf: csrf }, { 'Sec-Fetch-Site': 'same-site' });
     for (const page of [noCookie, wrongField, noField, crossSite, sameSite]) {
       expect(page.status).toBe(403);
@@ -332,7 +369,11 @@ describe('cross-site posts are refused', () => {
     expect(app.users.updates).toHaveLength(0);
     expect((await app.post('/verify', { token })).status).toBe(200);
 
-    const ok = await client.post(`${BASE}/reset`, { ...fields, _csrf: csrf }, { 'Sec-Fetch-Site': 'same-origin', Origin: 'null' });
+    const ok = await client.post(
+      `${BASE}/reset`,
+      { ...fields, _csrf: csrf },
+      { 'Sec-Fetch-Site': 'same-origin', Origin: 'null' },
+    );
     expect(ok.status).toBe(200);
     expect(app.users.updates).toHaveLength(1);
   });
@@ -379,7 +420,9 @@ describe('JSON clients are not affected by pages', () => {
   });
 
   test('a rate-limited form post gets a page (with Retry-After); a JSON one gets JSON', async () => {
-    const app = await pagesApp({ rateLimit: { forgot: { windowMs: 60_000, limit: 1 }, verify: false, reset: false, perEmail: false } });
+    const app = await pagesApp({
+      rateLimit: { forgot: { windowMs: 60_000, limit: 1 }, verify: false, reset: false, perEmail: false },
+    });
     const client = app.client();
     const form = await client.get(`${BASE}/forgot`);
     expect((await client.submit(form, { email: ADA.email })).status).toBe(200);
@@ -426,16 +469,31 @@ describe('code flow', () => {
     expect(sent.doc.querySelector('a[href="reset"]')!.text).toBe('I have a code');
     const code = app.mailer.last(ADA.email)!.data.code!;
     const form = await client.get(`${BASE}/reset`);
-    expect(form.doc.querySelectorAll('input:not([type=hidden])').map((input) => input.getAttribute('name'))).toEqual(['email', 'code', 'password', 'confirm']);
+    expect(form.doc.querySelectorAll('input:not([type=hidden])').map((input) => input.getAttribute('name'))).toEqual([
+      'email',
+      'code',
+      'password',
+      'confirm',
+    ]);
     const wrong = code === '000000' ? '111111' : '000000';
-    const refused = await client.submit(form, { email: ADA.email, code: wrong, password: GOOD_PASSWORD, confirm: GOOD_PASSWORD });
+    const refused = await client.submit(form, {
+      email: ADA.email,
+      code: wrong,
+      password: GOOD_PASSWORD,
+      confirm: GOOD_PASSWORD,
+    });
     expect(refused.status).toBe(400);
     expect(fieldError(refused, 'code')).toContain('The code or the email address is not right');
     expect(refused.doc.querySelector('input[name=email]')!.getAttribute('value')).toBe(ADA.email);
     expect(refused.doc.querySelector('input[name=code]')!.getAttribute('value')).toBeUndefined();
     expect(refused.html).not.toContain(GOOD_PASSWORD);
 
-    const done = await client.submit(refused, { email: ADA.email, code, password: GOOD_PASSWORD, confirm: GOOD_PASSWORD });
+    const done = await client.submit(refused, {
+      email: ADA.email,
+      code,
+      password: GOOD_PASSWORD,
+      confirm: GOOD_PASSWORD,
+    });
     expect(done.status).toBe(200);
     expect(done.html).not.toContain(code);
     expect(app.users.updates).toHaveLength(1);
@@ -452,7 +510,12 @@ describe('code flow', () => {
     expect(fieldError(empty, 'code')).toContain('Enter the code');
     expect(fieldError(empty, 'password')).toContain('Enter a new password');
     const code = app.mailer.last(ADA.email)!.data.code!;
-    const done = await client.submit(empty, { email: ADA.email, code, password: GOOD_PASSWORD, confirm: GOOD_PASSWORD });
+    const done = await client.submit(empty, {
+      email: ADA.email,
+      code,
+      password: GOOD_PASSWORD,
+      confirm: GOOD_PASSWORD,
+    });
     expect(done.status).toBe(200);
   });
 });
@@ -491,9 +554,10 @@ describe('locales', () => {
 
   test('every locale has every text, and English "sent" is the API message word for word', () => {
     expect(PAGE_STRINGS.en!.forgot.sent).toBe(FORGOT_RESPONSE.message);
-    const shape = (value: unknown): unknown => (typeof value === 'object' && value !== null
-      ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shape(inner)]))
-      : typeof value);
+    const shape = (value: unknown): unknown =>
+      typeof value === 'object' && value !== null
+        ? Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shape(inner)]))
+        : typeof value;
     for (const locale of ['de', 'fr']) expect(shape(PAGE_STRINGS[locale])).toEqual(shape(PAGE_STRINGS.en));
   });
 });

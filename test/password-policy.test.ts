@@ -15,7 +15,10 @@ afterEach(async () => {
 });
 
 /** Sets up an app, requests a link for Ada and tries `password` with it. */
-async function tryPassword(password: string, options: Partial<PasswordResetOptions> = {}): Promise<{ status: number; body: any; token: string }> {
+async function tryPassword(
+  password: string,
+  options: Partial<PasswordResetOptions> = {},
+): Promise<{ status: number; body: any; token: string }> {
   t = await createApp({ options });
   const token = await t.requestToken();
   const response = await t.post('/reset', { token, password });
@@ -36,7 +39,11 @@ describe('length', () => {
     expect(status).toBe(422);
     expect(body).toEqual({
       success: false,
-      error: { code: 'PASSWORD_REJECTED', message: expect.any(String), details: [{ field: 'password', rule, message: expect.any(String) }] },
+      error: {
+        code: 'PASSWORD_REJECTED',
+        message: expect.any(String),
+        details: [{ field: 'password', rule, message: expect.any(String) }],
+      },
     });
     expect(t!.users.updates).toHaveLength(0);
   });
@@ -44,13 +51,24 @@ describe('length', () => {
   test('exactly 8 and exactly 64 characters are accepted', async () => {
     t = await createApp();
     expect((await t.post('/reset', { token: await t.requestToken(), password: 'Tr0ub4d!' })).status).toBe(200);
-    expect((await t.post('/reset', { token: await t.requestToken(), password: 'x'.repeat(39) + '-correct-horse-battery-st' })).status).toBe(200);
+    expect(
+      (
+        await t.post('/reset', {
+          token: await t.requestToken(),
+          password: 'x'.repeat(39) + '-correct-horse-battery-st',
+        })
+      ).status,
+    ).toBe(200);
   });
 
   test('minLength and maxLength are options, counted in characters rather than bytes', async () => {
     t = await createApp({ options: { password: { minLength: 12, maxLength: 16 } } });
-    expect(rulesOf((await t.post('/reset', { token: await t.requestToken(), password: 'elevenchars' })).body)).toEqual(['minLength']);
-    expect(rulesOf((await t.post('/reset', { token: await t.requestToken(), password: 'seventeen-chars!!' })).body)).toEqual(['maxLength']);
+    expect(rulesOf((await t.post('/reset', { token: await t.requestToken(), password: 'elevenchars' })).body)).toEqual([
+      'minLength',
+    ]);
+    expect(
+      rulesOf((await t.post('/reset', { token: await t.requestToken(), password: 'seventeen-chars!!' })).body),
+    ).toEqual(['maxLength']);
     // 12 characters but 36 bytes.
     expect((await t.post('/reset', { token: await t.requestToken(), password: '€'.repeat(12) })).status).toBe(200);
   });
@@ -142,7 +160,16 @@ describe('common, weak and breached passwords', () => {
 
   test('a failing isBreached is a 503 and leaves the link usable', async () => {
     let down = true;
-    t = await createApp({ options: { password: { isBreached: async () => { if (down) throw new Error('HIBP timeout'); return false; } } } });
+    t = await createApp({
+      options: {
+        password: {
+          isBreached: async () => {
+            if (down) throw new Error('HIBP timeout');
+            return false;
+          },
+        },
+      },
+    });
     const token = await t.requestToken();
     const response = await t.post('/reset', { token, password: GOOD_PASSWORD });
     expect(response.status).toBe(503);
@@ -163,20 +190,29 @@ describe('common, weak and breached passwords', () => {
 
 describe('validate(password, user)', () => {
   const noName = (password: string, user: { name?: string }): true | string =>
-    user.name && password.toLowerCase().includes(user.name.toLowerCase()) ? 'Do not use your name in your password.' : true;
+    user.name && password.toLowerCase().includes(user.name.toLowerCase())
+      ? 'Do not use your name in your password.'
+      : true;
 
   test('a message returned by validate is the detail the client sees', async () => {
     const validate = jest.fn(noName);
     const { status, body } = await tryPassword('ada rides a bicycle', { password: { validate } });
     expect(status).toBe(422);
-    expect(body.error.details).toEqual([{ field: 'password', rule: 'custom', message: 'Do not use your name in your password.' }]);
-    expect(validate).toHaveBeenCalledWith('ada rides a bicycle', expect.objectContaining({ id: ADA.id, email: ADA.email, name: 'Ada' }));
+    expect(body.error.details).toEqual([
+      { field: 'password', rule: 'custom', message: 'Do not use your name in your password.' },
+    ]);
+    expect(validate).toHaveBeenCalledWith(
+      'ada rides a bicycle',
+      expect.objectContaining({ id: ADA.id, email: ADA.email, name: 'Ada' }),
+    );
   });
 
   test('false from validate rejects with a generic message; true accepts', async () => {
     t = await createApp({ options: { password: { validate: (password) => !password.startsWith('x') } } });
     const rejected = await t.post('/reset', { token: await t.requestToken(), password: 'xylophone music' });
-    expect(rejected.body.error.details).toEqual([{ field: 'password', rule: 'custom', message: 'This password is not allowed.' }]);
+    expect(rejected.body.error.details).toEqual([
+      { field: 'password', rule: 'custom', message: 'This password is not allowed.' },
+    ]);
     expect((await t.post('/reset', { token: await t.requestToken(), password: GOOD_PASSWORD })).status).toBe(200);
   });
 });
@@ -200,7 +236,9 @@ describe('the policy runs before the token is consumed', () => {
 
 describe('hashing', () => {
   test('hashPassword replaces bcrypt and lifts the 72-byte guard', async () => {
-    const hashPassword = jest.fn(async (password: string) => `sha256:${createHash('sha256').update(password).digest('hex')}`);
+    const hashPassword = jest.fn(
+      async (password: string) => `sha256:${createHash('sha256').update(password).digest('hex')}`,
+    );
     const password = '€'.repeat(30); // 90 bytes
     const { status } = await tryPassword(password, { bcryptRounds: undefined, hashPassword });
     expect(status).toBe(200);

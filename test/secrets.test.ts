@@ -12,7 +12,11 @@ const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as co
 /** Everything a test app could have written anywhere an operator might read. */
 function captureConsole(): { lines: unknown[][]; restore: () => void } {
   const lines: unknown[][] = [];
-  const spies = CONSOLE_METHODS.map((method) => jest.spyOn(console, method).mockImplementation((...args: unknown[]) => { lines.push(args); }));
+  const spies = CONSOLE_METHODS.map((method) =>
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => {
+      lines.push(args);
+    }),
+  );
   return { lines, restore: () => spies.forEach((spy) => spy.mockRestore()) };
 }
 
@@ -64,7 +68,9 @@ class EchoingFailingMailer implements Mailer {
 
 describe('no token, code, link or password in logs, console or events', () => {
   test('the link flow: success, reuse, rejected passwords, unknown tokens, unknown address', async () => {
-    t = await createApp({ options: { password: { validate: (password) => (password.includes('42') ? 'No 42.' : true) } } });
+    t = await createApp({
+      options: { password: { validate: (password) => (password.includes('42') ? 'No 42.' : true) } },
+    });
     const passwords = [GOOD_PASSWORD, 'iloveyou', 'short', 'the answer is 42 always', 'another good passphrase'];
     const token = await t.requestToken();
     await t.post('/verify', { token });
@@ -78,7 +84,15 @@ describe('no token, code, link or password in logs, console or events', () => {
     await t.post('/verify', { token: `${token}x` });
     await t.forgot('nobody@example.com');
 
-    expect(t.events.map((e) => e.type)).toEqual(expect.arrayContaining(['reset.requested', 'password.rejected', 'reset.completed', 'verify.failed', 'reset.unknown_email']));
+    expect(t.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining([
+        'reset.requested',
+        'password.rejected',
+        'reset.completed',
+        'verify.failed',
+        'reset.unknown_email',
+      ]),
+    );
     expectNoSecret(everything(t, consoleCapture.lines), secretsOf(t, passwords));
   });
 
@@ -116,10 +130,15 @@ describe('no token, code, link or password in logs, console or events', () => {
     const options: Partial<PasswordResetOptions> = {
       users: {
         findByEmail: async (email) => (email === ADA.email ? { id: ADA.id, email: ADA.email } : null),
-        updatePassword: async (_id, hash) => { stored = hash; throw new Error(`write conflict storing ${hash}`); },
+        updatePassword: async (_id, hash) => {
+          stored = hash;
+          throw new Error(`write conflict storing ${hash}`);
+        },
       },
       hooks: {
-        onEvent: (event) => { throw new Error(`audit log down, dropped ${JSON.stringify(event)}`); },
+        onEvent: (event) => {
+          throw new Error(`audit log down, dropped ${JSON.stringify(event)}`);
+        },
       },
     };
     t = await createApp({ options });
@@ -128,23 +147,66 @@ describe('no token, code, link or password in logs, console or events', () => {
     expect(response.status).toBe(503);
     expect(stored).toMatch(/^\$2b\$/);
     expect(t.logs.some((line) => line.message.includes('onEvent'))).toBe(true);
-    expectNoSecret(everything(t, consoleCapture.lines) + JSON.stringify(response.body), [token, GOOD_PASSWORD, stored, t.mailer.last()!.data.resetUrl!]);
+    expectNoSecret(everything(t, consoleCapture.lines) + JSON.stringify(response.body), [
+      token,
+      GOOD_PASSWORD,
+      stored,
+      t.mailer.last()!.data.resetUrl!,
+    ]);
   });
 
   test.each([
-    ['isBreached', { password: { isBreached: (password: string) => { throw new Error(`breach API refused ${password}`); } } }],
-    ['validate', { password: { validate: async (password: string) => { throw new Error(`rule engine choked on ${password}`); } } }],
-    ['hashPassword', { bcryptRounds: undefined, hashPassword: async (password: string) => { throw new Error(`KMS refused to hash ${password}`); } }],
-    ['onPasswordReset', { hooks: { onPasswordReset: (_user: unknown, req: { body: unknown }) => { throw new Error(`session store down, request was ${JSON.stringify(req.body)}`); } } }],
-  ] as [string, Partial<PasswordResetOptions>][])('app code (%s) that fails with the password in its error', async (_name, options) => {
-    t = await createApp({ options });
-    const token = await t.requestToken();
-    // A compatibility form, so both the typed and the normalized password are looked for.
-    const typed = 'ｃｏｒｒｅｃｔ horse battery staple';
-    await t.post('/reset', { token, password: typed });
-    expect(t.events.some((e) => e.type === 'error')).toBe(true);
-    expectNoSecret(everything(t, consoleCapture.lines), [token, typed, typed.normalize('NFKC')]);
-  });
+    [
+      'isBreached',
+      {
+        password: {
+          isBreached: (password: string) => {
+            throw new Error(`breach API refused ${password}`);
+          },
+        },
+      },
+    ],
+    [
+      'validate',
+      {
+        password: {
+          validate: async (password: string) => {
+            throw new Error(`rule engine choked on ${password}`);
+          },
+        },
+      },
+    ],
+    [
+      'hashPassword',
+      {
+        bcryptRounds: undefined,
+        hashPassword: async (password: string) => {
+          throw new Error(`KMS refused to hash ${password}`);
+        },
+      },
+    ],
+    [
+      'onPasswordReset',
+      {
+        hooks: {
+          onPasswordReset: (_user: unknown, req: { body: unknown }) => {
+            throw new Error(`session store down, request was ${JSON.stringify(req.body)}`);
+          },
+        },
+      },
+    ],
+  ] as [string, Partial<PasswordResetOptions>][])(
+    'app code (%s) that fails with the password in its error',
+    async (_name, options) => {
+      t = await createApp({ options });
+      const token = await t.requestToken();
+      // A compatibility form, so both the typed and the normalized password are looked for.
+      const typed = 'ｃｏｒｒｅｃｔ horse battery staple';
+      await t.post('/reset', { token, password: typed });
+      expect(t.events.some((e) => e.type === 'error')).toBe(true);
+      expectNoSecret(everything(t, consoleCapture.lines), [token, typed, typed.normalize('NFKC')]);
+    },
+  );
 
   test('the default console logger and the default outbox log no secret', async () => {
     t = await createApp({ options: { logger: undefined, mailer: new OutboxMailer(), store: undefined } });
@@ -157,7 +219,12 @@ describe('no token, code, link or password in logs, console or events', () => {
 
     const printed = consoleCapture.lines.map((args) => inspect(args)).join('\n');
     expect(printed).toContain('outbox'); // the outbox did say something: the check below has teeth
-    expectNoSecret(everything(t, consoleCapture.lines), [token, outbox.messages[0]!.data.resetUrl!, GOOD_PASSWORD, 'iloveyou']);
+    expectNoSecret(everything(t, consoleCapture.lines), [
+      token,
+      outbox.messages[0]!.data.resetUrl!,
+      GOOD_PASSWORD,
+      'iloveyou',
+    ]);
   });
 
   test('error answers carry no secret either', async () => {

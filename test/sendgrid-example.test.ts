@@ -15,7 +15,10 @@ const root = path.resolve(__dirname, '..');
 test('run without SENDGRID_API_KEY, it says what is missing and exits with status 1', () => {
   const { SENDGRID_API_KEY: _k, SENDGRID_FROM: _f, DEMO_USER_EMAIL: _e, MONGODB_URI: _m, ...env } = process.env;
   const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'examples/sendgrid-demo.ts'], {
-    cwd: root, env: { ...env, SENDGRID_FROM: 'Acme <no-reply@acme.example>' }, encoding: 'utf8', timeout: 20_000,
+    cwd: root,
+    env: { ...env, SENDGRID_FROM: 'Acme <no-reply@acme.example>' },
+    encoding: 'utf8',
+    timeout: 20_000,
   });
   expect(run.status).toBe(1);
   expect(run.stderr).toContain('missing environment variables');
@@ -26,15 +29,42 @@ test('run without SENDGRID_API_KEY, it says what is missing and exits with statu
 });
 
 test('readConfig lists every missing variable and reads the optional ones', () => {
-  expect(readConfig({})).toEqual({ missing: [expect.stringMatching(/^SENDGRID_API_KEY: /), expect.stringMatching(/^SENDGRID_FROM: /), expect.stringMatching(/^DEMO_USER_EMAIL: /)] });
-  expect(readConfig({ SENDGRID_API_KEY: API_KEY, SENDGRID_FROM: 'a@b.example', DEMO_USER_EMAIL: 'me@example.com', DEMO_USER_LOCALE: 'de', SENDGRID_SANDBOX: '1', PORT: '4000' })).toEqual({
-    config: expect.objectContaining({ apiKey: API_KEY, sandbox: true, port: 4000, baseUrl: 'http://localhost:4000', user: expect.objectContaining({ email: 'me@example.com', locale: 'de' }) }),
+  expect(readConfig({})).toEqual({
+    missing: [
+      expect.stringMatching(/^SENDGRID_API_KEY: /),
+      expect.stringMatching(/^SENDGRID_FROM: /),
+      expect.stringMatching(/^DEMO_USER_EMAIL: /),
+    ],
+  });
+  expect(
+    readConfig({
+      SENDGRID_API_KEY: API_KEY,
+      SENDGRID_FROM: 'a@b.example',
+      DEMO_USER_EMAIL: 'me@example.com',
+      DEMO_USER_LOCALE: 'de',
+      SENDGRID_SANDBOX: '1',
+      PORT: '4000',
+    }),
+  ).toEqual({
+    config: expect.objectContaining({
+      apiKey: API_KEY,
+      sandbox: true,
+      port: 4000,
+      baseUrl: 'http://localhost:4000',
+      user: expect.objectContaining({ email: 'me@example.com', locale: 'de' }),
+    }),
   });
 });
 
 test('with a key, /forgot sends the demo user a German reset email in sandbox mode', async () => {
   const fake = await startFakeSendGrid();
-  const read = readConfig({ SENDGRID_API_KEY: API_KEY, SENDGRID_FROM: 'Demo <demo@acme.example>', DEMO_USER_EMAIL: 'me@example.com', DEMO_USER_LOCALE: 'de', SENDGRID_SANDBOX: '1' });
+  const read = readConfig({
+    SENDGRID_API_KEY: API_KEY,
+    SENDGRID_FROM: 'Demo <demo@acme.example>',
+    DEMO_USER_EMAIL: 'me@example.com',
+    DEMO_USER_LOCALE: 'de',
+    SENDGRID_SANDBOX: '1',
+  });
   if (!('config' in read)) throw new Error('config expected');
   const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
   const demo = await createSendGridDemo({ ...read.config, sendgridBaseUrl: fake.url });

@@ -41,29 +41,46 @@ async function resetEmails(users: User[], options: Parameters<typeof buildApp>[2
   });
 }
 
-const user = (id: string, locale?: string, name = 'Ada'): User => ({ id, email: `${id}@example.com`, name, ...(locale ? { locale } : {}) });
+const user = (id: string, locale?: string, name = 'Ada'): User => ({
+  id,
+  email: `${id}@example.com`,
+  name,
+  ...(locale ? { locale } : {}),
+});
 
 test('German, French and English built-in texts, chosen by user.locale', async () => {
   const [de, fr, en] = await resetEmails([user('de', 'de'), user('fr', 'fr'), user('en', 'en')]);
   expect(de!.subject).toBe('Passwort für Acme zurücksetzen');
-  expect(de!.text).toBe([
-    'Hallo Ada,', '',
-    'Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei Acme zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.', '',
-    `${RESET_URL}?token=${de!.token}`, '',
-    'Der Link ist 30 Minuten lang gültig und kann nur einmal verwendet werden.', '',
-    'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
-  ].join('\n'));
+  expect(de!.text).toBe(
+    [
+      'Hallo Ada,',
+      '',
+      'Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei Acme zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.',
+      '',
+      `${RESET_URL}?token=${de!.token}`,
+      '',
+      'Der Link ist 30 Minuten lang gültig und kann nur einmal verwendet werden.',
+      '',
+      'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
+    ].join('\n'),
+  );
   expect(de!.html).toContain('<html lang="de">');
   expect(de!.html).toContain('>Passwort zurücksetzen</a>');
 
   expect(fr!.subject).toBe('Réinitialisation de votre mot de passe Acme');
-  expect(fr!.text).toBe([
-    'Bonjour Ada,', '',
-    'Nous avons reçu une demande de réinitialisation du mot de passe de votre compte Acme. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.', '',
-    `${RESET_URL}?token=${fr!.token}`, '',
-    'Le lien expire dans 30 minutes et ne peut être utilisé qu’une seule fois.', '',
-    'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
-  ].join('\n'));
+  expect(fr!.text).toBe(
+    [
+      'Bonjour Ada,',
+      '',
+      'Nous avons reçu une demande de réinitialisation du mot de passe de votre compte Acme. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.',
+      '',
+      `${RESET_URL}?token=${fr!.token}`,
+      '',
+      'Le lien expire dans 30 minutes et ne peut être utilisé qu’une seule fois.',
+      '',
+      'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
+    ].join('\n'),
+  );
   expect(fr!.html).toContain('<html lang="fr">');
   expect(fr!.html).toContain('>Réinitialiser le mot de passe</a>');
 
@@ -72,8 +89,16 @@ test('German, French and English built-in texts, chosen by user.locale', async (
 });
 
 test('fallbacks: de-CH and DE give German, fr_BE French; an unsupported or missing locale gives English', async () => {
-  const subjects = (await resetEmails([user('a', 'de-CH'), user('b', 'DE'), user('c', 'fr_BE'), user('d', 'pt-BR'), user('e'), user('f', '')]))
-    .map((m) => m.subject);
+  const subjects = (
+    await resetEmails([
+      user('a', 'de-CH'),
+      user('b', 'DE'),
+      user('c', 'fr_BE'),
+      user('d', 'pt-BR'),
+      user('e'),
+      user('f', ''),
+    ])
+  ).map((m) => m.subject);
   expect(subjects).toEqual([
     'Passwort für Acme zurücksetzen',
     'Passwort für Acme zurücksetzen',
@@ -90,16 +115,21 @@ test('the code flow in German and French', async () => {
   expect(fr!.text).toMatch(/\nOu saisissez ce code\u00a0:\n\d{6}\n/);
 });
 
-test('the changed notice follows the user\'s locale', async () => {
+test("the changed notice follows the user's locale", async () => {
   const built = buildApp(fake, [user('de', 'de-AT')]);
   opened.push(built);
   await request(built.app).post('/auth/password/forgot').send({ email: 'de@example.com' }).expect(202);
   await fake.received(1);
-  await request(built.app).post('/auth/password/reset').send({ token: tokenIn(fake.requests[0]!.raw), password: 'ein neues langes Passwort' }).expect(200);
+  await request(built.app)
+    .post('/auth/password/reset')
+    .send({ token: tokenIn(fake.requests[0]!.raw), password: 'ein neues langes Passwort' })
+    .expect(200);
   await fake.received(2);
   const changed = fake.requests[1]!.body as { subject: string; content: Array<{ value: string }> };
   expect(changed.subject).toBe('Ihr Passwort für Acme wurde geändert');
-  expect(changed.content[0]!.value).toBe('Hallo Ada,\n\nDas Passwort Ihres Kontos bei Acme wurde soeben geändert.\n\nFalls Sie das nicht waren, setzen Sie Ihr Passwort jetzt zurück und wenden Sie sich an den Support.');
+  expect(changed.content[0]!.value).toBe(
+    'Hallo Ada,\n\nDas Passwort Ihres Kontos bei Acme wurde soeben geändert.\n\nFalls Sie das nicht waren, setzen Sie Ihr Passwort jetzt zurück und wenden Sie sich an den Support.',
+  );
 });
 
 test('the unknown-address email is in English (there is no user to take a locale from)', async () => {
@@ -156,6 +186,10 @@ test('dynamic templates receive the resolved locale', async () => {
     await request(built.app).post('/auth/password/forgot').send({ email }).expect(202);
     await fake.received(i + 1);
   }
-  const locales = fake.requests.map((r) => (r.body.personalizations as Array<{ dynamic_template_data: { locale: string } }>)[0]!.dynamic_template_data.locale);
+  const locales = fake.requests.map(
+    (r) =>
+      (r.body.personalizations as Array<{ dynamic_template_data: { locale: string } }>)[0]!.dynamic_template_data
+        .locale,
+  );
   expect(locales).toEqual(['de', 'fr', 'en']);
 });

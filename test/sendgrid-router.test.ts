@@ -8,7 +8,11 @@ import { sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/
 import { API_KEY, RESET_URL, buildApp, tokenIn, type SendGridApp } from './helpers/sendgrid-app';
 
 const ADA = { id: 'u-ada', email: 'ada@example.com', name: 'Ada' };
-const TEMPLATE = { reset: 'd-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', changed: 'd-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', unknown: 'd-cccccccccccccccccccccccccccccccc' };
+const TEMPLATE = {
+  reset: 'd-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+  changed: 'd-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
+  unknown: 'd-cccccccccccccccccccccccccccccccc',
+};
 const FROM = { email: 'no-reply@acme.example', name: 'Acme' };
 const NO_CLICK_TRACKING = { click_tracking: { enable: false, enable_text: false } };
 const PLACEHOLDER = 'TOKEN_PLACEHOLDER';
@@ -44,19 +48,31 @@ describe('built-in templates through the router', () => {
     const token = tokenIn(sent!.raw);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43,}$/);
     const link = `${RESET_URL}?token=${PLACEHOLDER}`;
-    const expected = renderer.render('reset', 'ada@example.com', { email: 'ada@example.com', name: 'Ada', resetUrl: link, expiresInMinutes: 30 });
+    const expected = renderer.render('reset', 'ada@example.com', {
+      email: 'ada@example.com',
+      name: 'Ada',
+      resetUrl: link,
+      expiresInMinutes: 30,
+    });
     expect(JSON.parse(sent!.raw.split(token).join(PLACEHOLDER))).toEqual({
       from: FROM,
       subject: 'Reset your Acme password',
       personalizations: [{ to: [{ email: 'ada@example.com' }] }],
-      content: [{ type: 'text/plain', value: expected.text }, { type: 'text/html', value: expected.html }],
+      content: [
+        { type: 'text/plain', value: expected.text },
+        { type: 'text/html', value: expected.html },
+      ],
       tracking_settings: NO_CLICK_TRACKING,
     });
     expect(expected.text.split('\n')).toEqual([
-      'Hello Ada,', '',
-      'We received a request to reset the password of your Acme account. Use the link below to choose a new password.', '',
-      link, '',
-      'The link expires in 30 minutes and can be used once.', '',
+      'Hello Ada,',
+      '',
+      'We received a request to reset the password of your Acme account. Use the link below to choose a new password.',
+      '',
+      link,
+      '',
+      'The link expires in 30 minutes and can be used once.',
+      '',
       'If you did not ask for this, you can ignore this email; your password stays the same.',
     ]);
     expect(expected.html).toContain(`<a href="${link}"`);
@@ -70,7 +86,9 @@ describe('built-in templates through the router', () => {
     await request(built.app).post('/auth/password/forgot').send({ email: 'ada@example.com' });
     await built.event('email.sent');
     const token = tokenIn(fake.requests[0]!.raw);
-    const reset = await request(built.app).post('/auth/password/reset').send({ token, password: 'a new and long passphrase' });
+    const reset = await request(built.app)
+      .post('/auth/password/reset')
+      .send({ token, password: 'a new and long passphrase' });
     expect(reset.status).toBe(200);
     await fake.received(2);
     await built.router.close();
@@ -79,10 +97,15 @@ describe('built-in templates through the router', () => {
       from: FROM,
       subject: 'Your Acme password was changed',
       personalizations: [{ to: [{ email: 'ada@example.com' }] }],
-      content: [{ type: 'text/plain', value: changed.text }, { type: 'text/html', value: changed.html }],
+      content: [
+        { type: 'text/plain', value: changed.text },
+        { type: 'text/html', value: changed.html },
+      ],
       tracking_settings: NO_CLICK_TRACKING,
     });
-    expect(changed.text).toBe('Hello Ada,\n\nThe password of your Acme account was just changed.\n\nIf this was not you, reset your password now and contact support.');
+    expect(changed.text).toBe(
+      'Hello Ada,\n\nThe password of your Acme account was just changed.\n\nIf this was not you, reset your password now and contact support.',
+    );
   });
 
   test('with notifyUnknown, an address without an account gets the "unknown" email', async () => {
@@ -90,14 +113,21 @@ describe('built-in templates through the router', () => {
     await request(built.app).post('/auth/password/forgot').send({ email: 'nobody@example.com' });
     await built.event('email.sent');
     const unknown = renderer.render('unknown', 'nobody@example.com', { email: 'nobody@example.com' });
-    expect(fake.requests.map((r) => r.body)).toEqual([{
-      from: FROM,
-      subject: 'Acme password reset request',
-      personalizations: [{ to: [{ email: 'nobody@example.com' }] }],
-      content: [{ type: 'text/plain', value: unknown.text }, { type: 'text/html', value: unknown.html }],
-      tracking_settings: NO_CLICK_TRACKING,
-    }]);
-    expect(unknown.text).toContain('the Acme account for nobody@example.com, but there is no account with this address.');
+    expect(fake.requests.map((r) => r.body)).toEqual([
+      {
+        from: FROM,
+        subject: 'Acme password reset request',
+        personalizations: [{ to: [{ email: 'nobody@example.com' }] }],
+        content: [
+          { type: 'text/plain', value: unknown.text },
+          { type: 'text/html', value: unknown.html },
+        ],
+        tracking_settings: NO_CLICK_TRACKING,
+      },
+    ]);
+    expect(unknown.text).toContain(
+      'the Acme account for nobody@example.com, but there is no account with this address.',
+    );
   });
 
   test('user data is escaped in the HTML: a user named <script>', async () => {
@@ -115,10 +145,15 @@ describe('built-in templates through the router', () => {
 
 describe('dynamic templates through the router', () => {
   test('reset with the code flow: template_id and every template field; the link and code both work', async () => {
-    const built = openApp([{ ...ADA, locale: 'en-GB' }], { sendgrid: { templateIds: TEMPLATE, sandboxMode: true, categories: ['password-reset'] }, code: { enabled: true } });
+    const built = openApp([{ ...ADA, locale: 'en-GB' }], {
+      sendgrid: { templateIds: TEMPLATE, sandboxMode: true, categories: ['password-reset'] },
+      code: { enabled: true },
+    });
     await request(built.app).post('/auth/password/forgot').send({ email: 'ada@example.com' });
     await built.event('email.sent');
-    const body = fake.requests[0]!.body as { personalizations: Array<{ dynamic_template_data: { code: string; resetUrl: string } }> };
+    const body = fake.requests[0]!.body as {
+      personalizations: Array<{ dynamic_template_data: { code: string; resetUrl: string } }>;
+    };
     const data = body.personalizations[0]!.dynamic_template_data;
     const token = tokenIn(data.resetUrl);
     expect(data.code).toMatch(/^\d{6}$/);
@@ -128,15 +163,26 @@ describe('dynamic templates through the router', () => {
       categories: ['password-reset'],
       mail_settings: { sandbox_mode: { enable: true } },
       tracking_settings: NO_CLICK_TRACKING,
-      personalizations: [{
-        to: [{ email: 'ada@example.com' }],
-        dynamic_template_data: {
-          appName: 'Acme', name: 'Ada', email: 'ada@example.com', resetUrl: `${RESET_URL}?token=${token}`, code: data.code, expiresInMinutes: 30, locale: 'en',
+      personalizations: [
+        {
+          to: [{ email: 'ada@example.com' }],
+          dynamic_template_data: {
+            appName: 'Acme',
+            name: 'Ada',
+            email: 'ada@example.com',
+            resetUrl: `${RESET_URL}?token=${token}`,
+            code: data.code,
+            expiresInMinutes: 30,
+            locale: 'en',
+          },
         },
-      }],
+      ],
     });
     expect((await request(built.app).post('/auth/password/verify').send({ token })).status).toBe(200);
-    expect((await request(built.app).post('/auth/password/verify').send({ email: 'ada@example.com', code: data.code })).status).toBe(200);
+    expect(
+      (await request(built.app).post('/auth/password/verify').send({ email: 'ada@example.com', code: data.code }))
+        .status,
+    ).toBe(200);
   });
 
   test('changed notice as a dynamic template', async () => {
@@ -144,13 +190,21 @@ describe('dynamic templates through the router', () => {
     await request(built.app).post('/auth/password/forgot').send({ email: 'ada@example.com' });
     await built.event('email.sent');
     const token = tokenIn(fake.requests[0]!.raw);
-    await request(built.app).post('/auth/password/reset').send({ token, password: 'a new and long passphrase' }).expect(200);
+    await request(built.app)
+      .post('/auth/password/reset')
+      .send({ token, password: 'a new and long passphrase' })
+      .expect(200);
     await fake.received(2);
     expect(fake.requests[1]!.body).toEqual({
       from: FROM,
       template_id: TEMPLATE.changed,
       tracking_settings: NO_CLICK_TRACKING,
-      personalizations: [{ to: [{ email: 'ada@example.com' }], dynamic_template_data: { appName: 'Acme', name: 'Ada', email: 'ada@example.com', locale: 'fr' } }],
+      personalizations: [
+        {
+          to: [{ email: 'ada@example.com' }],
+          dynamic_template_data: { appName: 'Acme', name: 'Ada', email: 'ada@example.com', locale: 'fr' },
+        },
+      ],
     });
   });
 });
@@ -171,7 +225,9 @@ describe('a failing SendGrid stays invisible to the requester', () => {
     ];
     await healthy.event('email.sent');
 
-    fake.reply(sendGridErrors(400, { message: 'The from address does not match a verified Sender Identity.', field: 'from' }));
+    fake.reply(
+      sendGridErrors(400, { message: 'The from address does not match a verified Sender Identity.', field: 'from' }),
+    );
     const refused = openApp([ADA]);
     answers.push(answer(await request(refused.app).post('/auth/password/forgot').send({ email: 'ada@example.com' })));
     const refusedEvent = await refused.event('email.failed');
@@ -185,15 +241,25 @@ describe('a failing SendGrid stays invisible to the requester', () => {
     expect(answers[0]).toMatchObject({ status: 202, body: { success: true } });
 
     expect(refusedEvent).toMatchObject({
-      type: 'email.failed', kind: 'reset', to: 'ada@example.com', userId: 'u-ada',
+      type: 'email.failed',
+      kind: 'reset',
+      to: 'ada@example.com',
+      userId: 'u-ada',
       error: {
         name: 'SendGridError',
         status: 400,
-        message: 'SendGrid refused the "reset" email: 400 Bad Request: The from address does not match a verified Sender Identity. (from)',
+        message:
+          'SendGrid refused the "reset" email: 400 Bad Request: The from address does not match a verified Sender Identity. (from)',
       },
     });
-    expect(downEvent).toMatchObject({ type: 'email.failed', kind: 'reset', error: { name: 'SendGridError', status: 503 } });
-    expect(downEvent.type === 'email.failed' && downEvent.error.message).toContain('after 3 attempts: 503 Service Unavailable: Service temporarily unavailable');
+    expect(downEvent).toMatchObject({
+      type: 'email.failed',
+      kind: 'reset',
+      error: { name: 'SendGridError', status: 503 },
+    });
+    expect(downEvent.type === 'email.failed' && downEvent.error.message).toContain(
+      'after 3 attempts: 503 Service Unavailable: Service temporarily unavailable',
+    );
     // 1 (healthy) + 1 (400, never retried) + 3 (503: first try and 2 retries).
     expect(fake.requests).toHaveLength(5);
 
@@ -219,7 +285,13 @@ describe('a failing SendGrid stays invisible to the requester', () => {
     const built = openApp([ADA], { sendgrid: { timeoutMs: 100 }, code: { enabled: true } });
     await request(built.app).post('/auth/password/forgot').send({ email: 'ada@example.com' }).expect(202);
     const failed = await built.event('email.failed');
-    expect(failed).toMatchObject({ kind: 'reset', error: { name: 'SendGridError', message: 'SendGrid did not answer the "reset" email within 100 ms (not retried: it may still be delivered)' } });
+    expect(failed).toMatchObject({
+      kind: 'reset',
+      error: {
+        name: 'SendGridError',
+        message: 'SendGrid did not answer the "reset" email within 100 ms (not retried: it may still be delivered)',
+      },
+    });
     expect(failed.type === 'email.failed' && failed.error.status).toBeUndefined();
     const data = (fake.requests[0]!.body.content as Array<{ value: string }>)[0]!.value;
     const code = /\n(\d{6})\n/.exec(data)![1]!;

@@ -4,7 +4,6 @@
  * newer request, and all die with a successful reset or `revokeTokens`.
  */
 import { createHash } from 'node:crypto';
-import type { TokenRecord } from '../lib';
 import { ADA, GOOD_PASSWORD, GRACE, RESET_URL, createApp, manualClock, type TestApp } from './helpers/create-app';
 
 // TokenRecord.tokenHash is documented as SHA-256, base64url.
@@ -29,7 +28,11 @@ describe('token format and storage', () => {
 
   test('two requests never get the same token', async () => {
     t = await createApp();
-    const tokens = new Set([await t.requestToken(ADA.email), await t.requestToken(GRACE.email), await t.requestToken(ADA.email)]);
+    const tokens = new Set([
+      await t.requestToken(ADA.email),
+      await t.requestToken(GRACE.email),
+      await t.requestToken(ADA.email),
+    ]);
     expect(tokens.size).toBe(3);
   });
 
@@ -39,7 +42,7 @@ describe('token format and storage', () => {
     const token = await t.requestToken();
 
     expect(save).toHaveBeenCalledTimes(1);
-    const saved = save.mock.calls[0]![0] as TokenRecord;
+    const saved = save.mock.calls[0]![0];
     expect(saved.tokenHash).toBe(sha256(token));
     expect(JSON.stringify(saved)).not.toContain(token);
     expect(await t.store.find(sha256(token))).toMatchObject({ userId: ADA.id, email: ADA.email });
@@ -52,7 +55,11 @@ describe('token format and storage', () => {
     const token = await t.requestToken();
     const first = await t.post('/verify', { token });
     expect(first.status).toBe(200);
-    expect(first.body).toEqual({ success: true, valid: true, expiresAt: new Date(clock.now().getTime() + 30 * 60_000).toISOString() });
+    expect(first.body).toEqual({
+      success: true,
+      valid: true,
+      expiresAt: new Date(clock.now().getTime() + 30 * 60_000).toISOString(),
+    });
     expect((await t.post('/verify', { token })).status).toBe(200);
     expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
   });
@@ -115,7 +122,9 @@ describe('expiry', () => {
     expect(reset.status).toBe(400);
     expect(reset.body.error.code).toBe('TOKEN_EXPIRED');
     expect(t.users.updates).toHaveLength(0);
-    expect(t.events).toContainEqual(expect.objectContaining({ type: 'verify.failed', reason: 'expired', userId: ADA.id }));
+    expect(t.events).toContainEqual(
+      expect.objectContaining({ type: 'verify.failed', reason: 'expired', userId: ADA.id }),
+    );
   });
 
   test('the default lifetime is 30 minutes and the email says so', async () => {

@@ -80,7 +80,10 @@ export class PasswordResetError extends Error {
  * for events; the client only ever sees `SERVICE_UNAVAILABLE`.
  */
 export class ServiceUnavailableError extends PasswordResetError {
-  constructor(readonly dependency: string, cause: unknown) {
+  constructor(
+    readonly dependency: string,
+    cause: unknown,
+  ) {
     super('SERVICE_UNAVAILABLE');
     this.name = 'ServiceUnavailableError';
     this.cause = cause;

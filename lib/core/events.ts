@@ -37,7 +37,12 @@ export type PasswordResetEvent =
   | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
   | (EventBase & { type: 'email.failed'; kind: EmailKind; to: string; userId?: string; error: EventError })
   | (EventBase & { type: 'rate_limited'; limiter: RateLimitName; email?: string })
-  | (EventBase & { type: 'verify.failed'; endpoint: 'verify' | 'reset'; reason: 'invalid' | 'expired' | 'wrong_code' | 'locked'; userId?: string })
+  | (EventBase & {
+      type: 'verify.failed';
+      endpoint: 'verify' | 'reset';
+      reason: 'invalid' | 'expired' | 'wrong_code' | 'locked';
+      userId?: string;
+    })
   | (EventBase & { type: 'code.locked'; userId: string })
   | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
   | (EventBase & { type: 'reset.completed'; userId: string })
@@ -60,7 +65,8 @@ type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 /** An event before the emitter stamps it with `at`. */
 export type EventInput = Without<PasswordResetEvent, 'at'>;
 
-// Tokens are 43 base64url characters; bcrypt hashes start with $2a$/$2b$/$2y$. Neither may leave through an error message.
+// Tokens are 43 base64url characters; bcrypt hashes start with $2a$/$2b$/$2y$. Neither may leave through an error
+// message.
 const SECRET_PATTERNS = [/\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}/g, /[A-Za-z0-9_-]{43,}/g];
 
 /**
@@ -78,7 +84,8 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
     name: source.name,
     message,
     ...(typeof status === 'number' ? { status } : {}),
-    // Node's and the drivers' string codes (ETIMEDOUT, ECONNREFUSED) tell a timeout from a refusal without parsing messages.
+    // Node's and the drivers' string codes (ETIMEDOUT, ECONNREFUSED) tell a timeout from a refusal without parsing
+    // messages.
     ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? { code } : {}),
   };
 }
@@ -87,7 +94,9 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
 export function secretsOfBody(body: unknown): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const fields = body as Record<string, unknown>;
-  const values = ['token', 'code', 'password', 'newPassword'].map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
+  const values = ['token', 'code', 'password', 'newPassword']
+    .map((key) => fields[key])
+    .filter((value): value is string => typeof value === 'string');
   return [...values, ...values.map((value) => value.normalize('NFKC'))];
 }
 
@@ -100,10 +109,11 @@ export class EventSink {
 
   emit(input: EventInput): void {
     if (!this.onEvent) return;
-    const event = { ...input, at: new Date() } as PasswordResetEvent;
+    const event = { ...input, at: new Date() };
     try {
       const result = this.onEvent(event);
-      if (result && typeof result.then === 'function') result.then(undefined, (error: unknown) => this.hookFailed(error));
+      if (result && typeof result.then === 'function')
+        result.then(undefined, (error: unknown) => this.hookFailed(error));
     } catch (error) {
       this.hookFailed(error);
     }

@@ -33,7 +33,8 @@ let strengthScorer: StrengthScorer | undefined;
 /** zxcvbn with the common dictionaries, set up once and only when `minStrength` is used. */
 function getStrengthScorer(): StrengthScorer {
   if (!strengthScorer) {
-    // Set up lazily: loading zxcvbn's dictionaries costs tens of milliseconds that apps without minStrength should not pay.
+    // Set up lazily: loading zxcvbn's dictionaries costs tens of milliseconds that apps without minStrength should not
+    // pay.
     zxcvbnOptions.setOptions({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
     strengthScorer = (password, userInputs) => zxcvbn(password, userInputs).score;
   }
@@ -49,7 +50,11 @@ export function normalizePassword(password: string): string {
  * Checks a normalized password against the policy and returns every rule it
  * breaks (empty when it is acceptable). Messages never contain the password.
  */
-export async function findPasswordProblems(policy: ResolvedPasswordPolicy, password: string, user: User): Promise<ErrorDetail[]> {
+export async function findPasswordProblems(
+  policy: ResolvedPasswordPolicy,
+  password: string,
+  user: User,
+): Promise<ErrorDetail[]> {
   const problems: ErrorDetail[] = [];
   const reject = (rule: string, message: string): void => {
     problems.push({ field: 'password', rule, message });

@@ -123,14 +123,19 @@ export class ResetFlow<Context> {
       }
       await store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
-      await this.deliver('reset', user.email, {
-        email: user.email,
-        name: user.name,
-        locale: user.locale,
-        resetUrl: this.config.buildLink(token, user),
-        code,
-        expiresInMinutes: Math.max(1, Math.round(tokenTtlMs / 60_000)),
-      }, user.id);
+      await this.deliver(
+        'reset',
+        user.email,
+        {
+          email: user.email,
+          name: user.name,
+          locale: user.locale,
+          resetUrl: this.config.buildLink(token, user),
+          code,
+          expiresInMinutes: Math.max(1, Math.round(tokenTtlMs / 60_000)),
+        },
+        user.id,
+      );
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'forgot', error: toEventError(error), ip });
     }
@@ -178,7 +183,12 @@ export class ResetFlow<Context> {
     });
     if (problems.length > 0) {
       await release();
-      this.events.emit({ type: 'password.rejected', userId: user.id, rules: problems.map((problem) => problem.rule ?? 'custom'), ip });
+      this.events.emit({
+        type: 'password.rejected',
+        userId: user.id,
+        rules: problems.map((problem) => problem.rule ?? 'custom'),
+        ip,
+      });
       throw new PasswordResetError('PASSWORD_REJECTED', problems);
     }
 
@@ -213,12 +223,18 @@ export class ResetFlow<Context> {
     const hook = this.config.onPasswordReset;
     if (hook) await attempt('onPasswordReset', () => hook(user, requester.context));
     if (this.config.sendChangedNotice) {
-      this.config.background.track(this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id));
+      this.config.background.track(
+        this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id),
+      );
     }
   }
 
   /** Finds the token behind a credential, counting wrong codes. Throws `TOKEN_INVALID` / `TOKEN_EXPIRED`. */
-  private async authenticate(credential: Credential, endpoint: VerifyingEndpoint, ip: string | undefined): Promise<Authenticated> {
+  private async authenticate(
+    credential: Credential,
+    endpoint: VerifyingEndpoint,
+    ip: string | undefined,
+  ): Promise<Authenticated> {
     const { store } = this.config;
     const failed = (reason: 'invalid' | 'expired' | 'wrong_code' | 'locked', userId?: string): void => {
       this.events.emit({ type: 'verify.failed', endpoint, reason, ip, ...(userId ? { userId } : {}) });
@@ -246,13 +262,18 @@ export class ResetFlow<Context> {
     const key = `code:${user.id}`;
     // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons.
     const slot = await dependency('store', () =>
-      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)));
+      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
+    );
     if (slot === null) {
       failed('locked', user.id);
       throw TOKEN_INVALID;
     }
     const record = await dependency('store', () => store.findByUser(user.id));
-    if (!record?.codeHash || !record.codeSalt || !digestsEqual(record.codeHash, hashCode(credential.code, record.codeSalt))) {
+    if (
+      !record?.codeHash ||
+      !record.codeSalt ||
+      !digestsEqual(record.codeHash, hashCode(credential.code, record.codeSalt))
+    ) {
       failed('wrong_code', user.id);
       if (slot === codeOptions.maxAttempts) this.events.emit({ type: 'code.locked', userId: user.id, ip });
       throw TOKEN_INVALID;
@@ -266,13 +287,24 @@ export class ResetFlow<Context> {
   }
 
   /** Renders and sends one email; the outcome is an event, never an exception. */
-  private async deliver(kind: EmailKind, to: string, data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string }, userId?: string): Promise<void> {
+  private async deliver(
+    kind: EmailKind,
+    to: string,
+    data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
+    userId?: string,
+  ): Promise<void> {
     const message = this.config.renderer.render(kind, to, data);
     try {
       await this.config.mailer.send(message);
       this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
     } catch (error) {
-      this.events.emit({ type: 'email.failed', kind, to, ...(userId ? { userId } : {}), error: toEventError(error, [data.resetUrl, data.code]) });
+      this.events.emit({
+        type: 'email.failed',
+        kind,
+        to,
+        ...(userId ? { userId } : {}),
+        error: toEventError(error, [data.resetUrl, data.code]),
+      });
     }
   }
 }

@@ -5,14 +5,18 @@ export function generateToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** The only form of a token that is ever stored: SHA-256, base64url (43 characters, shorter than hex in every index). */
+/**
+ * The only form of a token that is ever stored: SHA-256, base64url (43 characters, shorter than hex in every index).
+ */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
 }
 
 /** A uniformly random numeric code of `digits` digits (leading zeros kept). */
 export function generateCode(digits: number): string {
-  return randomInt(0, 10 ** digits).toString().padStart(digits, '0');
+  return randomInt(0, 10 ** digits)
+    .toString()
+    .padStart(digits, '0');
 }
 
 export function generateSalt(): string {

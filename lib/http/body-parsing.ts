@@ -18,13 +18,16 @@ const BODY_PARSER_ERRORS: Record<string, PasswordResetError> = {
 };
 
 export function hasBody(req: Request): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+  return (
+    req.headers['transfer-encoding'] !== undefined ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
 }
 
 /** Maps a body-parser error to the API's; other errors pass unchanged. */
 export function toBodyError(error: unknown): unknown {
   const type = (error as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? BODY_PARSER_ERRORS[type] ?? new PasswordResetError('MALFORMED_JSON') : error;
+  return typeof type === 'string' ? (BODY_PARSER_ERRORS[type] ?? new PasswordResetError('MALFORMED_JSON')) : error;
 }
 
 /** True once a body parser (the app's or ours) has read this request's body. */

@@ -79,7 +79,10 @@ const FIFTEEN_MINUTES = 15 * 60_000;
 const TOKEN_EXAMPLE = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
 
 /** `{ token }`, and with the code flow on `{ email, code }`, each with `extra` fields. */
-function credentialExamples(code: { digits: number } | undefined, extra: object): Record<string, { summary: string; value: object }> {
+function credentialExamples(
+  code: { digits: number } | undefined,
+  extra: object,
+): Record<string, { summary: string; value: object }> {
   return {
     token: { summary: 'With the token from the link', value: { token: TOKEN_EXAMPLE, ...extra } },
     ...(code
@@ -97,7 +100,14 @@ const forgot: EndpointDefinition<ForgotBody> = {
   path: '/forgot',
   successStatus: 202,
   // No 503 here: /forgot answers before it touches any store.
-  errors: ['VALIDATION_FAILED', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'RATE_LIMITED', 'INTERNAL_ERROR'],
+  errors: [
+    'VALIDATION_FAILED',
+    'MALFORMED_JSON',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'RATE_LIMITED',
+    'INTERNAL_ERROR',
+  ],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 50 },
   schema: forgotSchema,
   docs: {
@@ -128,8 +138,15 @@ const verify: EndpointDefinition<VerifyBody> = {
   path: '/verify',
   successStatus: 200,
   errors: [
-    'VALIDATION_FAILED', 'MALFORMED_JSON', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
-    'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR',
+    'VALIDATION_FAILED',
+    'MALFORMED_JSON',
+    'TOKEN_INVALID',
+    'TOKEN_EXPIRED',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'RATE_LIMITED',
+    'SERVICE_UNAVAILABLE',
+    'INTERNAL_ERROR',
   ],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 100 },
   schema: verifySchema,
@@ -146,7 +163,11 @@ const verify: EndpointDefinition<VerifyBody> = {
         type: 'object',
         required: ['success', 'valid', 'expiresAt'],
         additionalProperties: false,
-        properties: { success: { const: true }, valid: { const: true }, expiresAt: { type: 'string', format: 'date-time' } },
+        properties: {
+          success: { const: true },
+          valid: { const: true },
+          expiresAt: { type: 'string', format: 'date-time' },
+        },
       },
     },
   },
@@ -160,8 +181,16 @@ const reset: EndpointDefinition<ResetBody> = {
   path: '/reset',
   successStatus: 200,
   errors: [
-    'VALIDATION_FAILED', 'MALFORMED_JSON', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE',
-    'PASSWORD_REJECTED', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR',
+    'VALIDATION_FAILED',
+    'MALFORMED_JSON',
+    'TOKEN_INVALID',
+    'TOKEN_EXPIRED',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'PASSWORD_REJECTED',
+    'RATE_LIMITED',
+    'SERVICE_UNAVAILABLE',
+    'INTERNAL_ERROR',
   ],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 50 },
   schema: resetSchema,
@@ -176,7 +205,12 @@ const reset: EndpointDefinition<ResetBody> = {
     success: {
       description: 'The password was changed; every outstanding link of the user is now dead.',
       name: 'ResetResult',
-      schema: { type: 'object', required: ['success'], additionalProperties: false, properties: { success: { const: true } } },
+      schema: {
+        type: 'object',
+        required: ['success'],
+        additionalProperties: false,
+        properties: { success: { const: true } },
+      },
     },
   },
   run: async ({ body, flow, requester }) => {
@@ -194,7 +228,11 @@ export type EndpointName = keyof typeof ENDPOINTS;
 export const ENDPOINT_NAMES = Object.keys(ENDPOINTS) as EndpointName[];
 
 /** Every endpoint's request schema, compiled for one router. */
-export type RequestSchemas = { [Name in EndpointName]: (typeof ENDPOINTS)[Name] extends EndpointDefinition<infer Body> ? Joi.ObjectSchema<Body> : never };
+export type RequestSchemas = {
+  [Name in EndpointName]: (typeof ENDPOINTS)[Name] extends EndpointDefinition<infer Body>
+    ? Joi.ObjectSchema<Body>
+    : never;
+};
 
 export function compileSchemas(settings: SchemaSettings): RequestSchemas {
   return { forgot: forgot.schema(settings), verify: verify.schema(settings), reset: reset.schema(settings) };

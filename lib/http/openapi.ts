@@ -14,7 +14,10 @@ import { ENDPOINTS, ENDPOINT_NAMES, compileSchemas, type EndpointName } from './
 export interface OpenApiOptions {
   /** Where the router is mounted, e.g. `'/auth/password'`: the document's server URL. @default '/' */
   basePath?: string;
-  /** Describe the code flow's bodies too (`{ email, code }` beside `{ token }`), as with `code: { enabled: true }`. @default false */
+  /**
+   * Describe the code flow's bodies too (`{ email, code }` beside `{ token }`), as with `code: { enabled: true }`.
+   * @default false
+   */
   code?: boolean | { digits?: number };
 }
 
@@ -51,7 +54,8 @@ function errorResponse(codes: ErrorCode[], status: number): JsonObject {
   };
   if (status === 429) {
     headers['Retry-After'] = { $ref: '#/components/headers/RetryAfter' };
-    for (const name of ['RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset']) headers[name] = { $ref: `#/components/headers/${name.replace(/-/g, '')}` };
+    for (const name of ['RateLimit-Policy', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset'])
+      headers[name] = { $ref: `#/components/headers/${name.replace(/-/g, '')}` };
   }
   return {
     description: errors.map((error) => `\`${error.code}\`: ${error.message}`).join(' '),
@@ -68,7 +72,10 @@ function errorResponse(codes: ErrorCode[], status: number): JsonObject {
 function okResponse(description: string, schema: string): JsonObject {
   return {
     description,
-    headers: { 'Cache-Control': { $ref: '#/components/headers/CacheControl' }, 'Referrer-Policy': { $ref: '#/components/headers/ReferrerPolicy' } },
+    headers: {
+      'Cache-Control': { $ref: '#/components/headers/CacheControl' },
+      'Referrer-Policy': { $ref: '#/components/headers/ReferrerPolicy' },
+    },
     content: { 'application/json': { schema: ref(schema) } },
   };
 }
@@ -81,13 +88,17 @@ function operation(name: EndpointName, code: { digits: number } | undefined): Js
     byStatus.set(status, [...(byStatus.get(status) ?? []), errorCode]);
   }
   const responses: JsonObject = { [String(successStatus)]: okResponse(docs.success.description, docs.success.name) };
-  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) responses[String(status)] = errorResponse(codes, status);
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b))
+    responses[String(status)] = errorResponse(codes, status);
   return {
     post: {
       operationId: docs.operationId,
       summary: docs.summary,
       description: docs.description,
-      requestBody: { required: true, content: { 'application/json': { schema: ref(docs.requestName), examples: docs.examples(code) } } },
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: ref(docs.requestName), examples: docs.examples(code) } },
+      },
       responses,
     },
   };
@@ -99,7 +110,8 @@ function operation(name: EndpointName, code: { digits: number } | undefined): Js
  * `GET /openapi.json`, with its mount path as the server URL.
  */
 export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
-  const settings = options.code === undefined || options.code === false ? undefined : options.code === true ? {} : options.code;
+  const settings =
+    options.code === undefined || options.code === false ? undefined : options.code === true ? {} : options.code;
   const code = settings ? { digits: settings.digits ?? DEFAULTS.code.digits } : undefined;
   const schemas = compileSchemas({ codeDigits: code?.digits });
   const allCodes = [...new Set(ENDPOINT_NAMES.flatMap((name) => ENDPOINTS[name].errors))];
@@ -118,9 +130,12 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     info: {
       title: 'express-password-reset',
       version: API_VERSION,
-      description: 'The "forgot password" API of an express-password-reset router. Requests and responses are JSON; ' +
+      description:
+        'The "forgot password" API of an express-password-reset router. Requests and responses are JSON; ' +
         'every response has `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.' +
-        (code ? ' The code flow is on: `/verify` and `/reset` also accept `{ email, code }` in place of `{ token }`.' : ''),
+        (code
+          ? ' The code flow is on: `/verify` and `/reset` also accept `{ email, code }` in place of `{ token }`.'
+          : ''),
     },
     servers: [{ url: options.basePath ?? '/' }],
     paths,
@@ -135,7 +150,10 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
           properties: {
             field: { type: 'string', description: 'The request field (or `password` for a policy rule).' },
             message: { type: 'string' },
-            rule: { type: 'string', description: 'For `PASSWORD_REJECTED`: the policy rule, e.g. `minLength`, `common`, `breached`.' },
+            rule: {
+              type: 'string',
+              description: 'For `PASSWORD_REJECTED`: the policy rule, e.g. `minLength`, `common`, `breached`.',
+            },
           },
         },
         Error: {
@@ -159,12 +177,36 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
       },
       headers: {
         CacheControl: { description: 'Nothing may be cached.', required: true, schema: { const: 'no-store' } },
-        ReferrerPolicy: { description: 'No URL of this API leaks through a Referer.', required: true, schema: { const: 'no-referrer' } },
-        RetryAfter: { description: 'Seconds until a request is allowed again.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-        RateLimitPolicy: { description: 'The limit and window, e.g. `20;w=900`.', required: true, schema: { type: 'string' } },
-        RateLimitLimit: { description: 'Requests allowed per window.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-        RateLimitRemaining: { description: 'Requests left in this window.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
-        RateLimitReset: { description: 'Seconds until the window resets.', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+        ReferrerPolicy: {
+          description: 'No URL of this API leaks through a Referer.',
+          required: true,
+          schema: { const: 'no-referrer' },
+        },
+        RetryAfter: {
+          description: 'Seconds until a request is allowed again.',
+          required: true,
+          schema: { type: 'string', pattern: '^[0-9]+$' },
+        },
+        RateLimitPolicy: {
+          description: 'The limit and window, e.g. `20;w=900`.',
+          required: true,
+          schema: { type: 'string' },
+        },
+        RateLimitLimit: {
+          description: 'Requests allowed per window.',
+          required: true,
+          schema: { type: 'string', pattern: '^[0-9]+$' },
+        },
+        RateLimitRemaining: {
+          description: 'Requests left in this window.',
+          required: true,
+          schema: { type: 'string', pattern: '^[0-9]+$' },
+        },
+        RateLimitReset: {
+          description: 'Seconds until the window resets.',
+          required: true,
+          schema: { type: 'string', pattern: '^[0-9]+$' },
+        },
       },
     },
   };

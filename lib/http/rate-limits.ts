@@ -30,7 +30,9 @@ export interface Limiters {
 
 const RATE_LIMITED = new PasswordResetError('RATE_LIMITED');
 
-/** Also sends the combined `RateLimit` header (IETF draft 7) beside express-rate-limit's draft-6 `RateLimit-*` headers. */
+/**
+ * Also sends the combined `RateLimit` header (IETF draft 7) beside express-rate-limit's draft-6 `RateLimit-*` headers.
+ */
 function setCombinedHeader(req: Request, res: Response): void {
   const info = (req as Request & { rateLimit?: { limit: number; remaining: number; resetTime?: Date } }).rateLimit;
   if (info && !res.headersSent) {
@@ -45,12 +47,19 @@ function setCombinedHeader(req: Request, res: Response): void {
  */
 function rateLimitLogger(logger: Logger | false): ExpressRateLimitLogger {
   const write = (error: unknown, message?: string): void => {
-    if (logger) logger.warn(`[express-password-reset] ${message ?? 'express-rate-limit'}: ${toEventError(error).message}`);
+    if (logger)
+      logger.warn(`[express-password-reset] ${message ?? 'express-rate-limit'}: ${toEventError(error).message}`);
   };
   return { error: write, warn: write };
 }
 
-function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, events: EventSink, logger: ExpressRateLimitLogger): RequestHandler {
+function ipLimiter(
+  name: RateLimitName,
+  limit: LimitOptions,
+  store: Store,
+  events: EventSink,
+  logger: ExpressRateLimitLogger,
+): RequestHandler {
   const limiter = rateLimit({
     logger,
     windowMs: limit.windowMs,
@@ -76,7 +85,7 @@ function ipLimiter(name: RateLimitName, limit: LimitOptions, store: Store, event
 }
 
 function emailCounter(limit: LimitOptions, store: Store): (email: string) => Promise<boolean> {
-  store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as ExpressRateLimitOptions);
+  void store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as ExpressRateLimitOptions);
   // Addresses are personal data: the counter store only ever sees their hash.
   const keyOf = (email: string): string => createHash('sha256').update(email.toLowerCase()).digest('base64url');
   return async (email) => (await store.increment(keyOf(email))).totalHits > limit.limit;
@@ -87,7 +96,11 @@ export function buildLimiters(config: ResolvedRateLimits | false, events: EventS
   const limiters: Limiters = {
     perIp: {},
     close: async () => {
-      await Promise.all(stores.map((store) => store.shutdown?.()));
+      await Promise.all(
+        stores.map(async (store) => {
+          await store.shutdown?.();
+        }),
+      );
     },
   };
   if (!config) return limiters;

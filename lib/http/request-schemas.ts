@@ -13,7 +13,9 @@ export type VerifyBody = { token: string } | { email: string; code: string };
 /** As validated: exactly one of `password` and its alias `newPassword`. */
 export type ResetBody = VerifyBody & { password?: string; newPassword?: string };
 
-const email = Joi.string().email({ tlds: { allow: false }, ignoreLength: false }).max(254);
+const email = Joi.string()
+  .email({ tlds: { allow: false }, ignoreLength: false })
+  .max(254);
 // Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
 const token = Joi.string().min(1).max(512);
 // Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
@@ -33,28 +35,38 @@ function strict<T>(schema: Joi.ObjectSchema<T>): Joi.ObjectSchema<T> {
 }
 
 /** `{ token }`, or with the code flow on `{ email, code }` in its place, plus `extra` fields. */
-function credentialSchema<T>({ codeDigits }: SchemaSettings, extra: Joi.PartialSchemaMap = {}): Joi.ObjectSchema<T> {
-  if (codeDigits === undefined) return Joi.object({ token: token.required(), ...extra }) as Joi.ObjectSchema<T>;
-  const code = Joi.string().pattern(/^[0-9]+$/, 'digits').max(32);
+function credentialSchema({ codeDigits }: SchemaSettings, extra: Joi.PartialSchemaMap = {}): Joi.ObjectSchema {
+  if (codeDigits === undefined) return Joi.object({ token: token.required(), ...extra });
+  const code = Joi.string()
+    .pattern(/^[0-9]+$/, 'digits')
+    .max(32);
   const schema = Joi.object({ token, email, code, ...extra })
     .xor('token', 'code')
     .with('code', 'email')
     .with('email', 'code')
     .without('token', ['email', 'code']);
-  return schema as Joi.ObjectSchema<T>;
+  return schema;
 }
 
-export const forgotSchema = (): Joi.ObjectSchema<ForgotBody> => strict(Joi.object<ForgotBody>({ email: email.required() }));
+export const forgotSchema = (): Joi.ObjectSchema<ForgotBody> =>
+  strict(Joi.object<ForgotBody>({ email: email.required() }));
 
 export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyBody> =>
-  strict(credentialSchema<VerifyBody>(settings));
+  strict(credentialSchema(settings) as Joi.ObjectSchema<VerifyBody>);
 
 export const resetSchema = (settings: SchemaSettings): Joi.ObjectSchema<ResetBody> =>
-  strict(credentialSchema<ResetBody>(settings, { password, newPassword: password }).xor('password', 'newPassword'));
+  strict(
+    (credentialSchema(settings, { password, newPassword: password }) as Joi.ObjectSchema<ResetBody>).xor(
+      'password',
+      'newPassword',
+    ),
+  );
 
 /** The credential of a validated `/verify` or `/reset` body. */
 export function credentialOf(body: VerifyBody): { token: string } | { email: string; code: string } {
-  return 'token' in body && body.token !== undefined ? { token: body.token } : { email: (body as { email: string }).email, code: (body as { code: string }).code };
+  return 'token' in body && body.token !== undefined
+    ? { token: body.token }
+    : { email: (body as { email: string }).email, code: (body as { code: string }).code };
 }
 
 function quoted(names: string[]): string {
@@ -76,7 +88,7 @@ function describe(item: Joi.ValidationErrorItem): ErrorDetail {
 
 /** Validates a body; throws `VALIDATION_FAILED` with one detail per field. */
 export function validateBody<T>(schema: Joi.ObjectSchema, body: unknown): T {
-  const { value, error } = schema.validate(body ?? {}, { abortEarly: false });
-  if (!error) return value as T;
-  throw new PasswordResetError('VALIDATION_FAILED', error.details.map(describe));
+  const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {}, { abortEarly: false });
+  if (!result.error) return result.value as T;
+  throw new PasswordResetError('VALIDATION_FAILED', result.error.details.map(describe));
 }

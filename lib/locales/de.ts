@@ -6,11 +6,14 @@ export const de: LocaleTexts = {
     greeting: (name) => (name ? `Hallo ${name},` : 'Hallo,'),
     reset: {
       subject: (app) => `Passwort für ${app} zurücksetzen`,
-      intro: (app) => `Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei ${app} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.`,
+      intro: (app) =>
+        `Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei ${app} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.`,
       button: 'Passwort zurücksetzen',
       code: 'Oder geben Sie diesen Code ein:',
-      expires: (minutes) => `Der Link ist ${minutes === 1 ? 'eine Minute' : `${minutes} Minuten`} lang gültig und kann nur einmal verwendet werden.`,
-      ignore: 'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
+      expires: (minutes) =>
+        `Der Link ist ${minutes === 1 ? 'eine Minute' : `${minutes} Minuten`} lang gültig und kann nur einmal verwendet werden.`,
+      ignore:
+        'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
     },
     changed: {
       subject: (app) => `Ihr Passwort für ${app} wurde geändert`,
@@ -19,7 +22,8 @@ export const de: LocaleTexts = {
     },
     unknown: {
       subject: (app) => `Anfrage zum Zurücksetzen eines Passworts bei ${app}`,
-      body: (app, email) => `Für ${email} wurde das Zurücksetzen des Passworts bei ${app} angefordert, es gibt dort jedoch kein Konto mit dieser Adresse.`,
+      body: (app, email) =>
+        `Für ${email} wurde das Zurücksetzen des Passworts bei ${app} angefordert, es gibt dort jedoch kein Konto mit dieser Adresse.`,
       ignore: 'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.',
     },
   },
@@ -29,19 +33,22 @@ export const de: LocaleTexts = {
     requestNew: 'Neuen Link anfordern',
     forgot: {
       title: 'Passwort vergessen?',
-      intro: 'Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen einen Link, mit dem Sie ein neues Passwort festlegen können.',
+      intro:
+        'Geben Sie die E-Mail-Adresse Ihres Kontos ein. Wir senden Ihnen einen Link, mit dem Sie ein neues Passwort festlegen können.',
       email: 'E-Mail-Adresse',
       submit: 'Link senden',
       sentTitle: 'Prüfen Sie Ihre E-Mails',
       sent: 'Falls zu dieser Adresse ein Konto besteht, ist eine E-Mail mit einem Link zum Zurücksetzen des Passworts unterwegs.',
-      sentHint: 'Nach einigen Minuten keine E-Mail? Sehen Sie im Spam-Ordner nach oder fordern Sie einen neuen Link an.',
+      sentHint:
+        'Nach einigen Minuten keine E-Mail? Sehen Sie im Spam-Ordner nach oder fordern Sie einen neuen Link an.',
       haveCode: 'Ich habe einen Code',
     },
     reset: {
       title: 'Neues Passwort festlegen',
       intro: 'Geben Sie das neue Passwort für Ihr Konto ein.',
       password: 'Neues Passwort',
-      passwordHint: (min, max) => `Zwischen ${min} und ${max} Zeichen. Einige nicht zusammenhängende Wörter ergeben ein starkes Passwort.`,
+      passwordHint: (min, max) =>
+        `Zwischen ${min} und ${max} Zeichen. Einige nicht zusammenhängende Wörter ergeben ein starkes Passwort.`,
       confirm: 'Neues Passwort wiederholen',
       submit: 'Neues Passwort speichern',
       codeIntro: 'Geben Sie Ihre E-Mail-Adresse, den Code aus der E-Mail und Ihr neues Passwort ein.',
@@ -49,7 +56,8 @@ export const de: LocaleTexts = {
       code: 'Code aus der E-Mail',
       codeHint: (digits) => `${digits} Ziffern.`,
       missingTitle: 'Dieser Link ist unvollständig',
-      missing: 'Diese Seite braucht den vollständigen Link aus Ihrer E-Mail. Öffnen Sie den Link erneut oder fordern Sie einen neuen an.',
+      missing:
+        'Diese Seite braucht den vollständigen Link aus Ihrer E-Mail. Öffnen Sie den Link erneut oder fordern Sie einen neuen an.',
       invalidTitle: 'Dieser Link kann nicht verwendet werden',
     },
     done: {
@@ -67,7 +75,8 @@ export const de: LocaleTexts = {
       tokenExpired: 'Dieser Link ist abgelaufen.',
       codeRejected: 'Der Code oder die E-Mail-Adresse stimmt nicht, oder der Code wurde zu oft falsch eingegeben.',
       codeExpired: 'Dieser Code ist abgelaufen. Fordern Sie einen neuen an.',
-      forbidden: 'Dieses Formular ist abgelaufen oder wurde von einer anderen Website gesendet. Bitte füllen Sie es erneut aus (diese Seite braucht Cookies).',
+      forbidden:
+        'Dieses Formular ist abgelaufen oder wurde von einer anderen Website gesendet. Bitte füllen Sie es erneut aus (diese Seite braucht Cookies).',
       rateLimited: 'Zu viele Versuche. Bitte versuchen Sie es später erneut.',
       unavailable: 'Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es später erneut.',
       tooLarge: 'Ihre Eingabe ist zu lang.',

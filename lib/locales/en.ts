@@ -6,10 +6,12 @@ export const en: LocaleTexts = {
     greeting: (name) => (name ? `Hello ${name},` : 'Hello,'),
     reset: {
       subject: (app) => `Reset your ${app} password`,
-      intro: (app) => `We received a request to reset the password of your ${app} account. Use the link below to choose a new password.`,
+      intro: (app) =>
+        `We received a request to reset the password of your ${app} account. Use the link below to choose a new password.`,
       button: 'Reset password',
       code: 'Or enter this code:',
-      expires: (minutes) => `The link expires in ${minutes === 1 ? '1 minute' : `${minutes} minutes`} and can be used once.`,
+      expires: (minutes) =>
+        `The link expires in ${minutes === 1 ? '1 minute' : `${minutes} minutes`} and can be used once.`,
       ignore: 'If you did not ask for this, you can ignore this email; your password stays the same.',
     },
     changed: {
@@ -19,7 +21,8 @@ export const en: LocaleTexts = {
     },
     unknown: {
       subject: (app) => `${app} password reset request`,
-      body: (app, email) => `Someone asked to reset the password of the ${app} account for ${email}, but there is no account with this address.`,
+      body: (app, email) =>
+        `Someone asked to reset the password of the ${app} account for ${email}, but there is no account with this address.`,
       ignore: 'If you did not ask for this, you can ignore this email.',
     },
   },
@@ -67,7 +70,8 @@ export const en: LocaleTexts = {
       tokenExpired: 'This reset link has expired.',
       codeRejected: 'The code or the email address is not right, or the code was entered wrongly too often.',
       codeExpired: 'This code has expired. Request a new one.',
-      forbidden: 'This form has expired or was sent from another site. Please fill it in again (this site needs cookies).',
+      forbidden:
+        'This form has expired or was sent from another site. Please fill it in again (this site needs cookies).',
       rateLimited: 'Too many attempts. Please try again later.',
       unavailable: 'The service is temporarily unavailable. Please try again later.',
       tooLarge: 'What you entered is too long.',

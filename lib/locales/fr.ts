@@ -6,20 +6,25 @@ export const fr: LocaleTexts = {
     greeting: (name) => (name ? `Bonjour ${name},` : 'Bonjour,'),
     reset: {
       subject: (app) => `Réinitialisation de votre mot de passe ${app}`,
-      intro: (app) => `Nous avons reçu une demande de réinitialisation du mot de passe de votre compte ${app}. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.`,
+      intro: (app) =>
+        `Nous avons reçu une demande de réinitialisation du mot de passe de votre compte ${app}. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.`,
       button: 'Réinitialiser le mot de passe',
       code: 'Ou saisissez ce code\u00a0:',
-      expires: (minutes) => `Le lien expire dans ${minutes} minute${minutes === 1 ? '' : 's'} et ne peut être utilisé qu’une seule fois.`,
-      ignore: 'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
+      expires: (minutes) =>
+        `Le lien expire dans ${minutes} minute${minutes === 1 ? '' : 's'} et ne peut être utilisé qu’une seule fois.`,
+      ignore:
+        'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
     },
     changed: {
       subject: (app) => `Votre mot de passe ${app} a été modifié`,
       body: (app) => `Le mot de passe de votre compte ${app} vient d’être modifié.`,
-      notYou: 'Si vous n’êtes pas à l’origine de ce changement, réinitialisez votre mot de passe dès maintenant et contactez le support.',
+      notYou:
+        'Si vous n’êtes pas à l’origine de ce changement, réinitialisez votre mot de passe dès maintenant et contactez le support.',
     },
     unknown: {
       subject: (app) => `Demande de réinitialisation du mot de passe ${app}`,
-      body: (app, email) => `Quelqu’un a demandé à réinitialiser le mot de passe du compte ${app} associé à ${email}, mais aucun compte n’existe avec cette adresse.`,
+      body: (app, email) =>
+        `Quelqu’un a demandé à réinitialiser le mot de passe du compte ${app} associé à ${email}, mais aucun compte n’existe avec cette adresse.`,
       ignore: 'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail.',
     },
   },
@@ -29,19 +34,22 @@ export const fr: LocaleTexts = {
     requestNew: 'Demander un nouveau lien',
     forgot: {
       title: 'Mot de passe oublié ?',
-      intro: 'Saisissez l’adresse e-mail de votre compte. Nous vous enverrons un lien pour choisir un nouveau mot de passe.',
+      intro:
+        'Saisissez l’adresse e-mail de votre compte. Nous vous enverrons un lien pour choisir un nouveau mot de passe.',
       email: 'Adresse e-mail',
       submit: 'Envoyer le lien',
       sentTitle: 'Consultez vos e-mails',
       sent: 'Si un compte existe pour cette adresse, un e-mail contenant un lien pour réinitialiser le mot de passe est en route.',
-      sentHint: 'Pas d’e-mail après quelques minutes ? Vérifiez vos courriers indésirables ou demandez un nouveau lien.',
+      sentHint:
+        'Pas d’e-mail après quelques minutes ? Vérifiez vos courriers indésirables ou demandez un nouveau lien.',
       haveCode: 'J’ai un code',
     },
     reset: {
       title: 'Choisir un nouveau mot de passe',
       intro: 'Saisissez le nouveau mot de passe de votre compte.',
       password: 'Nouveau mot de passe',
-      passwordHint: (min, max) => `Entre ${min} et ${max} caractères. Quelques mots sans rapport entre eux font un mot de passe solide.`,
+      passwordHint: (min, max) =>
+        `Entre ${min} et ${max} caractères. Quelques mots sans rapport entre eux font un mot de passe solide.`,
       confirm: 'Répétez le nouveau mot de passe',
       submit: 'Enregistrer le mot de passe',
       codeIntro: 'Saisissez votre adresse e-mail, le code reçu par e-mail et votre nouveau mot de passe.',
@@ -49,12 +57,14 @@ export const fr: LocaleTexts = {
       code: 'Code reçu par e-mail',
       codeHint: (digits) => `${digits} chiffres.`,
       missingTitle: 'Ce lien est incomplet',
-      missing: 'Cette page a besoin du lien complet de votre e-mail. Ouvrez à nouveau le lien ou demandez-en un nouveau.',
+      missing:
+        'Cette page a besoin du lien complet de votre e-mail. Ouvrez à nouveau le lien ou demandez-en un nouveau.',
       invalidTitle: 'Ce lien ne peut pas être utilisé',
     },
     done: {
       title: 'Mot de passe modifié',
-      message: 'Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.',
+      message:
+        'Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.',
     },
     errors: {
       emailRequired: 'Saisissez votre adresse e-mail.',
@@ -67,7 +77,8 @@ export const fr: LocaleTexts = {
       tokenExpired: 'Ce lien de réinitialisation a expiré.',
       codeRejected: 'Le code ou l’adresse e-mail est incorrect, ou le code a été mal saisi trop souvent.',
       codeExpired: 'Ce code a expiré. Demandez-en un nouveau.',
-      forbidden: 'Ce formulaire a expiré ou a été envoyé depuis un autre site. Veuillez le remplir à nouveau (ce site a besoin des cookies).',
+      forbidden:
+        'Ce formulaire a expiré ou a été envoyé depuis un autre site. Veuillez le remplir à nouveau (ce site a besoin des cookies).',
       rateLimited: 'Trop de tentatives. Veuillez réessayer plus tard.',
       unavailable: 'Le service est momentanément indisponible. Veuillez réessayer plus tard.',
       tooLarge: 'Votre saisie est trop longue.',

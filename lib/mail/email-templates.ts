@@ -8,8 +8,6 @@ import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, isLocale, type EmailTexts } from
 import type { EmailTemplate, EmailTemplates } from '../options/types';
 import { EMAIL_KINDS, type EmailKind, type EmailMessage, type TemplateData } from './mailer';
 
-
-
 type Render = (data: TemplateData) => string;
 interface CompiledTemplate {
   subject: Render;
@@ -17,45 +15,72 @@ interface CompiledTemplate {
   text: Render;
 }
 
-const BUTTON_STYLE = 'display:inline-block;padding:10px 18px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:6px';
+const BUTTON_STYLE =
+  'display:inline-block;padding:10px 18px;background:#1d4ed8;color:#fff;text-decoration:none;border-radius:6px';
 
 function greetingHtml(s: EmailTexts, d: TemplateData): string {
   return `<p>${escapeHtml(s.greeting(d.name))}</p>`;
 }
 
 function layout(lang: string, appName: string, body: string): string {
-  return `<!doctype html><html lang="${lang}"><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:0 auto;padding:24px">` +
-    `<h1 style="font-size:20px">${escapeHtml(appName)}</h1>${body}</body></html>`;
+  return (
+    `<!doctype html><html lang="${lang}"><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:0 auto;padding:24px">` +
+    `<h1 style="font-size:20px">${escapeHtml(appName)}</h1>${body}</body></html>`
+  );
 }
 
 /** Builds one kind's template from a locale's email texts; a kind missing here (or in the texts) does not compile. */
 const BUILT_IN: { [K in EmailKind]: (s: EmailTexts, lang: string) => CompiledTemplate } = {
   reset: (s, lang) => ({
     subject: (d) => s.reset.subject(d.appName),
-    text: (d) => [
-      s.greeting(d.name), '', s.reset.intro(d.appName), '', d.resetUrl ?? '',
-      ...(d.code ? ['', s.reset.code, d.code] : []),
-      '', s.reset.expires(d.expiresInMinutes ?? 0), '', s.reset.ignore,
-    ].join('\n'),
-    html: (d) => layout(lang, d.appName, greetingHtml(s, d) +
-      `<p>${escapeHtml(s.reset.intro(d.appName))}</p>` +
-      `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="${BUTTON_STYLE}">${escapeHtml(s.reset.button)}</a></p>` +
-      `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
-      (d.code ? `<p>${escapeHtml(s.reset.code)} <strong style="font-size:20px;letter-spacing:3px">${escapeHtml(d.code)}</strong></p>` : '') +
-      `<p>${escapeHtml(s.reset.expires(d.expiresInMinutes ?? 0))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`),
+    text: (d) =>
+      [
+        s.greeting(d.name),
+        '',
+        s.reset.intro(d.appName),
+        '',
+        d.resetUrl ?? '',
+        ...(d.code ? ['', s.reset.code, d.code] : []),
+        '',
+        s.reset.expires(d.expiresInMinutes ?? 0),
+        '',
+        s.reset.ignore,
+      ].join('\n'),
+    html: (d) =>
+      layout(
+        lang,
+        d.appName,
+        greetingHtml(s, d) +
+          `<p>${escapeHtml(s.reset.intro(d.appName))}</p>` +
+          `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="${BUTTON_STYLE}">${escapeHtml(s.reset.button)}</a></p>` +
+          `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
+          (d.code
+            ? `<p>${escapeHtml(s.reset.code)} <strong style="font-size:20px;letter-spacing:3px">${escapeHtml(d.code)}</strong></p>`
+            : '') +
+          `<p>${escapeHtml(s.reset.expires(d.expiresInMinutes ?? 0))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`,
+      ),
   }),
   changed: (s, lang) => ({
     subject: (d) => s.changed.subject(d.appName),
     text: (d) => [s.greeting(d.name), '', s.changed.body(d.appName), '', s.changed.notYou].join('\n'),
-    html: (d) => layout(lang, d.appName,
-      greetingHtml(s, d) + `<p>${escapeHtml(s.changed.body(d.appName))}</p><p>${escapeHtml(s.changed.notYou)}</p>`),
+    html: (d) =>
+      layout(
+        lang,
+        d.appName,
+        greetingHtml(s, d) + `<p>${escapeHtml(s.changed.body(d.appName))}</p><p>${escapeHtml(s.changed.notYou)}</p>`,
+      ),
   }),
   // No name: the address has no account, so there is nobody to greet.
   unknown: (s, lang) => ({
     subject: (d) => s.unknown.subject(d.appName),
     text: (d) => [s.greeting(), '', s.unknown.body(d.appName, d.email), '', s.unknown.ignore].join('\n'),
-    html: (d) => layout(lang, d.appName, `<p>${escapeHtml(s.greeting())}</p>` +
-      `<p>${escapeHtml(s.unknown.body(d.appName, d.email))}</p><p style="color:#666">${escapeHtml(s.unknown.ignore)}</p>`),
+    html: (d) =>
+      layout(
+        lang,
+        d.appName,
+        `<p>${escapeHtml(s.greeting())}</p>` +
+          `<p>${escapeHtml(s.unknown.body(d.appName, d.email))}</p><p style="color:#666">${escapeHtml(s.unknown.ignore)}</p>`,
+      ),
   }),
 };
 
@@ -67,7 +92,7 @@ function overlay(base: CompiledTemplate, override: EmailTemplate | undefined): C
   if (!override) return base;
   const { subject } = override;
   return {
-    subject: typeof subject === 'string' ? () => subject : subject ?? base.subject,
+    subject: typeof subject === 'string' ? () => subject : (subject ?? base.subject),
     html: override.html ?? base.html,
     text: override.text ?? base.text,
   };
@@ -77,12 +102,16 @@ function overlay(base: CompiledTemplate, override: EmailTemplate | undefined): C
 export class EmailRenderer {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
-  constructor(private readonly appName: string, overrides: EmailTemplates = {}) {
+  constructor(
+    private readonly appName: string,
+    overrides: EmailTemplates = {},
+  ) {
     const locales = new Set<string>(LOCALE_CODES);
     for (const kind of EMAIL_KINDS) {
       const override = overrides[kind];
       // Lower-cased, as resolveLocale() looks them up: `{ 'de-CH': ... }` must match a user's `de-ch` too.
-      if (override && !isTemplate(override)) Object.keys(override).forEach((locale) => locales.add(locale.toLowerCase()));
+      if (override && !isTemplate(override))
+        Object.keys(override).forEach((locale) => locales.add(locale.toLowerCase()));
     }
     for (const kind of EMAIL_KINDS) {
       const override = overrides[kind];
@@ -91,8 +120,12 @@ export class EmailRenderer {
         const lang = isLocale(locale) ? locale : DEFAULT_LOCALE;
         const base = BUILT_IN[kind](LOCALES[lang].emails, lang);
         // A flat override applies to every locale; a keyed one only to its own.
-        const own = override === undefined ? undefined : isTemplate(override) ? override
-          : Object.entries(override).find(([key]) => key.toLowerCase() === locale)?.[1];
+        const own =
+          override === undefined
+            ? undefined
+            : isTemplate(override)
+              ? override
+              : Object.entries(override).find(([key]) => key.toLowerCase() === locale)?.[1];
         this.compiled.set(`${kind}:${locale}`, overlay(base, own));
       }
     }
@@ -107,10 +140,21 @@ export class EmailRenderer {
     return this.compiled.has(`reset:${language}`) ? language : DEFAULT_LOCALE;
   }
 
-  render(kind: EmailKind, to: string, data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string }): EmailMessage {
+  render(
+    kind: EmailKind,
+    to: string,
+    data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
+  ): EmailMessage {
     const locale = this.resolveLocale(data.locale);
     const full: TemplateData = { ...data, appName: this.appName, locale };
     const template = this.compiled.get(`${kind}:${locale}`)!;
-    return { to, kind, subject: template.subject(full), text: template.text(full), html: template.html(full), data: full };
+    return {
+      to,
+      kind,
+      subject: template.subject(full),
+      text: template.text(full),
+      html: template.html(full),
+      data: full,
+    };
   }
 }

@@ -27,7 +27,10 @@ export class OutboxMailer implements Mailer {
   async send(message: EmailMessage): Promise<void> {
     this.messages.push(message);
     if (this.messages.length > this.limit) this.messages.shift();
-    if (this.logger) this.logger.info(`[express-password-reset] outbox: kept a "${message.kind}" email (development mailer; nothing was delivered)`);
+    if (this.logger)
+      this.logger.info(
+        `[express-password-reset] outbox: kept a "${message.kind}" email (development mailer; nothing was delivered)`,
+      );
   }
 
   /** The newest message, optionally the newest to one address. */

@@ -43,7 +43,10 @@ export class SendGridError extends Error {
   /** Requests made, retries included. */
   readonly attempts: number;
 
-  constructor(message: string, details: { status?: number; code?: string; errors?: SendGridErrorDetail[]; attempts: number }) {
+  constructor(
+    message: string,
+    details: { status?: number; code?: string; errors?: SendGridErrorDetail[]; attempts: number },
+  ) {
     super(message);
     this.name = 'SendGridError';
     if (details.status !== undefined) this.status = details.status;
@@ -64,7 +67,9 @@ interface Failure {
   message?: string;
 }
 
-/** Milliseconds a `Retry-After` value (delta-seconds or an HTTP date) asks for; `undefined` when absent or unreadable. */
+/**
+ * Milliseconds a `Retry-After` value (delta-seconds or an HTTP date) asks for; `undefined` when absent or unreadable.
+ */
 export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
   if (value === undefined || value.trim() === '') return undefined;
   const trimmed = value.trim();
@@ -78,7 +83,12 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
  * doubled per retry, or SendGrid's longer `Retry-After`. `undefined` means do
  * not retry: SendGrid asked for a longer wait than {@link MAX_RETRY_WAIT_MS}.
  */
-export function retryWait(retry: number, retryDelayMs: number, retryAfter: string | undefined, now: number = Date.now()): number | undefined {
+export function retryWait(
+  retry: number,
+  retryDelayMs: number,
+  retryAfter: string | undefined,
+  now: number = Date.now(),
+): number | undefined {
   const asked = parseRetryAfter(retryAfter, now);
   if (asked !== undefined && asked > MAX_RETRY_WAIT_MS) return undefined;
   const backoff = Math.min(retryDelayMs * 2 ** (retry - 1), MAX_RETRY_WAIT_MS);
@@ -87,16 +97,26 @@ export function retryWait(retry: number, retryDelayMs: number, retryAfter: strin
 
 function readFailure(error: unknown): Failure {
   const e = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown; message?: unknown; response?: { headers?: Record<string, unknown>; body?: unknown };
+    code?: unknown;
+    message?: unknown;
+    response?: { headers?: Record<string, unknown>; body?: unknown };
   };
-  // @sendgrid/client's ResponseError: `code` is the HTTP status, `message` the status text, `response.body` the JSON answer.
+  // @sendgrid/client's ResponseError: `code` is the HTTP status, `message` the status text, `response.body` the JSON
+  // answer.
   if (typeof e.code === 'number') {
     const body = e.response?.body as { errors?: unknown } | undefined;
-    const errors = Array.isArray(body?.errors) ? body.errors.slice(0, MAX_ERRORS).flatMap((entry: unknown) => {
-      const { message, field } = (entry ?? {}) as { message?: unknown; field?: unknown };
-      if (typeof message !== 'string') return [];
-      return [{ message: message.slice(0, MAX_ERROR_LENGTH), ...(typeof field === 'string' && field ? { field: field.slice(0, 100) } : {}) }];
-    }) : [];
+    const errors = Array.isArray(body?.errors)
+      ? body.errors.slice(0, MAX_ERRORS).flatMap((entry: unknown) => {
+          const { message, field } = (entry ?? {}) as { message?: unknown; field?: unknown };
+          if (typeof message !== 'string') return [];
+          return [
+            {
+              message: message.slice(0, MAX_ERROR_LENGTH),
+              ...(typeof field === 'string' && field ? { field: field.slice(0, 100) } : {}),
+            },
+          ];
+        })
+      : [];
     const retryAfter = e.response?.headers?.['retry-after'];
     return {
       status: e.code,
@@ -108,7 +128,11 @@ function readFailure(error: unknown): Failure {
   // axios' errors carry the request config (with the Authorization header): only the code and message are read.
   if (typeof e.code === 'string') {
     const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
-    return { code: timedOut ? 'ETIMEDOUT' : e.code, errors: [], message: typeof e.message === 'string' ? e.message : undefined };
+    return {
+      code: timedOut ? 'ETIMEDOUT' : e.code,
+      errors: [],
+      message: typeof e.message === 'string' ? e.message : undefined,
+    };
   }
   return { errors: [], message: error instanceof Error ? error.message : String(error) };
 }
@@ -151,13 +175,15 @@ export class SendGridMailer implements Mailer {
     this.service.setApiKey(this.apiKey);
     this.service.setTimeout(this.timeoutMs);
     // setApiKey resets the base URL to SendGrid's, so ours is set after it. MailService keeps its client in `client`.
-    if (baseUrl) (this.service as unknown as { client: SendGridClient }).client.setDefaultRequest('baseUrl', `${baseUrl}/`);
+    if (baseUrl)
+      (this.service as unknown as { client: SendGridClient }).client.setDefaultRequest('baseUrl', `${baseUrl}/`);
   }
 
   async send(message: EmailMessage): Promise<void> {
     let attempts = 0;
     for (;;) {
-      if (this.closed) throw new SendGridError(`SendGrid mailer is closed; the "${message.kind}" email was not sent`, { attempts });
+      if (this.closed)
+        throw new SendGridError(`SendGrid mailer is closed; the "${message.kind}" email was not sent`, { attempts });
       attempts += 1;
       let failure: Failure;
       try {
@@ -171,7 +197,12 @@ export class SendGridMailer implements Mailer {
       const wait = retryWait(attempts, this.retryDelayMs, failure.retryAfter);
       if (wait === undefined) {
         const asked = Math.round((parseRetryAfter(failure.retryAfter) ?? 0) / 1000);
-        throw this.toError(message, failure, attempts, `; not retried: Retry-After asked for ${asked} s, more than the ${MAX_RETRY_WAIT_MS / 1000} s this mailer waits`);
+        throw this.toError(
+          message,
+          failure,
+          attempts,
+          `; not retried: Retry-After asked for ${asked} s, more than the ${MAX_RETRY_WAIT_MS / 1000} s this mailer waits`,
+        );
       }
       if (!(await this.sleep(wait))) throw this.toError(message, failure, attempts, '; retry cancelled by close()');
     }

@@ -4,15 +4,29 @@
  */
 import { OptionsError, describeValue } from '../core/errors';
 import { checkBoolean, checkInteger, checkObject, checkString, invalidOption } from '../options/checks';
-import type { EmailAddress, SendGridOptions } from '../options/types';
+import type { SendGridOptions } from '../options/types';
 import { EMAIL_KINDS, type EmailKind } from './mailer';
 
 /** What the optional settings are when absent. */
 export const SENDGRID_DEFAULTS = { timeoutMs: 10_000, maxRetries: 2, retryDelayMs: 500 } as const;
-/** The longest wait before a retry. A `Retry-After` beyond it ends the retries: the send is background work and `close()` waits for it. */
+/**
+ * The longest wait before a retry. A `Retry-After` beyond it ends the retries: the send is background work and
+ * `close()` waits for it.
+ */
 export const MAX_RETRY_WAIT_MS = 10_000;
 /** Every key of the `sendgrid` option. */
-export const SENDGRID_OPTION_KEYS = ['apiKey', 'from', 'replyTo', 'templateIds', 'sandboxMode', 'categories', 'timeoutMs', 'maxRetries', 'retryDelayMs', 'baseUrl'] as const;
+export const SENDGRID_OPTION_KEYS = [
+  'apiKey',
+  'from',
+  'templateIds',
+  'replyTo',
+  'sandboxMode',
+  'timeoutMs',
+  'maxRetries',
+  'retryDelayMs',
+  'baseUrl',
+  'categories',
+] as const;
 // SendGrid keys are "SG.<id>.<secret>" in base64url characters. Only the prefix and the alphabet are checked (as
 // @sendgrid/mail itself checks the prefix), so short placeholder keys in tests and sandboxes still work.
 const API_KEY = /^SG\.[A-Za-z0-9_.-]+$/;
@@ -53,7 +67,10 @@ function parseAddress(option: string, value: unknown): { email: string; name?: s
     email = address.email;
     name = address.name;
   } else {
-    invalidOption(option, `must be an address such as 'Acme <no-reply@acme.example>' or { email, name }, got ${describeValue(value)}`);
+    invalidOption(
+      option,
+      `must be an address such as 'Acme <no-reply@acme.example>' or { email, name }, got ${describeValue(value)}`,
+    );
   }
   if (typeof email !== 'string' || !ADDRESS.test(email)) {
     const shown = typeof email === 'string' ? `"${email}"` : describeValue(email);
@@ -65,12 +82,18 @@ function parseAddress(option: string, value: unknown): { email: string; name?: s
 function checkApiKey(value: unknown): string {
   const option = 'sendgrid.apiKey';
   if (value === undefined || value === '') {
-    throw new OptionsError('ERR_EPR_OPTION_REQUIRED', option, 'is required: your SendGrid API key, e.g. process.env.SENDGRID_API_KEY');
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      option,
+      'is required: your SendGrid API key, e.g. process.env.SENDGRID_API_KEY',
+    );
   }
   if (typeof value !== 'string') invalidOption(option, `must be a string, got ${describeValue(value)}`);
   // Never the key itself in the message: its length and the expected shape are enough to spot the mistake.
-  if (/\s/.test(value)) invalidOption(option, `contains whitespace (a stray newline from a .env file?); got ${describeValue(value)}`);
-  if (!API_KEY.test(value)) invalidOption(option, `must be a SendGrid API key of the form "SG.<id>.<secret>", got ${describeValue(value)}`);
+  if (/\s/.test(value))
+    invalidOption(option, `contains whitespace (a stray newline from a .env file?); got ${describeValue(value)}`);
+  if (!API_KEY.test(value))
+    invalidOption(option, `must be a SendGrid API key of the form "SG.<id>.<secret>", got ${describeValue(value)}`);
   return value;
 }
 
@@ -80,18 +103,25 @@ function checkTemplateIds(value: unknown): Partial<Record<EmailKind, string>> {
   for (const [kind, id] of Object.entries(ids)) {
     // Legacy template ids do not take dynamic_template_data: only dynamic ("d-") templates can show the link.
     if (typeof id !== 'string' || !/^d-[0-9a-f]{32}$/i.test(id)) {
-      invalidOption(`sendgrid.templateIds.${kind}`, `must be a dynamic template id such as 'd-0123456789abcdef0123456789abcdef', got ${typeof id === 'string' ? `"${id}"` : describeValue(id)}`);
+      invalidOption(
+        `sendgrid.templateIds.${kind}`,
+        `must be a dynamic template id such as 'd-0123456789abcdef0123456789abcdef', got ${typeof id === 'string' ? `"${id}"` : describeValue(id)}`,
+      );
     }
   }
-  return ids as Partial<Record<EmailKind, string>>;
+  return ids;
 }
 
 function checkCategories(value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length > 10) invalidOption('sendgrid.categories', `must be an array of at most 10 strings, got ${describeValue(value)}`);
+  if (!Array.isArray(value) || value.length > 10)
+    invalidOption('sendgrid.categories', `must be an array of at most 10 strings, got ${describeValue(value)}`);
   value.forEach((category: unknown, i) => {
     if (typeof category !== 'string' || category.length === 0 || category.length > 255) {
-      invalidOption(`sendgrid.categories[${i}]`, `must be a string of 1 to 255 characters, got ${describeValue(category)}`);
+      invalidOption(
+        `sendgrid.categories[${i}]`,
+        `must be a string of 1 to 255 characters, got ${describeValue(category)}`,
+      );
     }
   });
   return value.length > 0 ? [...(value as string[])] : undefined;
@@ -104,33 +134,48 @@ function checkBaseUrl(value: unknown): string | undefined {
   try {
     url = new URL(value as string);
   } catch {
-    invalidOption('sendgrid.baseUrl', `must be an absolute http(s) URL such as 'http://127.0.0.1:8025', got "${String(value)}"`);
+    invalidOption(
+      'sendgrid.baseUrl',
+      `must be an absolute http(s) URL such as 'http://127.0.0.1:8025', got "${value as string}"`,
+    );
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') invalidOption('sendgrid.baseUrl', `must use http or https, got "${url.protocol}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    invalidOption('sendgrid.baseUrl', `must use http or https, got "${url.protocol}"`);
   return url.origin + url.pathname.replace(/\/$/, '');
 }
 
 /** Checks the `sendgrid` option; throws an `OptionsError` naming the first mistake. */
 export function resolveSendGridOptions(options: SendGridOptions): ResolvedSendGridOptions {
-    const o = checkObject('sendgrid', options, SENDGRID_OPTION_KEYS);
-    const apiKey = checkApiKey(o.apiKey);
-    if (o.from === undefined) throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'sendgrid.from', "is required: a verified sender such as 'Acme <no-reply@acme.example>'");
-    const from = parseAddress('sendgrid.from', o.from);
-    const replyTo = o.replyTo === undefined ? undefined : parseAddress('sendgrid.replyTo', o.replyTo as EmailAddress);
-    const templateIds = checkTemplateIds(o.templateIds);
-    const categories = checkCategories(o.categories);
-    checkBoolean('sendgrid.sandboxMode', o.sandboxMode);
-    const sandboxMode = o.sandboxMode === true;
-    checkInteger('sendgrid.timeoutMs', o.timeoutMs, 1, 300_000);
-    checkInteger('sendgrid.maxRetries', o.maxRetries, 0, 10);
-    checkInteger('sendgrid.retryDelayMs', o.retryDelayMs, 0, MAX_RETRY_WAIT_MS);
-    const timeoutMs = (o.timeoutMs as number | undefined) ?? SENDGRID_DEFAULTS.timeoutMs;
-    const maxRetries = (o.maxRetries as number | undefined) ?? SENDGRID_DEFAULTS.maxRetries;
-    const retryDelayMs = (o.retryDelayMs as number | undefined) ?? SENDGRID_DEFAULTS.retryDelayMs;
-    const baseUrl = checkBaseUrl(o.baseUrl);
+  const o = checkObject('sendgrid', options, SENDGRID_OPTION_KEYS);
+  const apiKey = checkApiKey(o.apiKey);
+  if (o.from === undefined)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      'sendgrid.from',
+      "is required: a verified sender such as 'Acme <no-reply@acme.example>'",
+    );
+  const from = parseAddress('sendgrid.from', o.from);
+  const replyTo = o.replyTo === undefined ? undefined : parseAddress('sendgrid.replyTo', o.replyTo);
+  const templateIds = checkTemplateIds(o.templateIds);
+  const categories = checkCategories(o.categories);
+  checkBoolean('sendgrid.sandboxMode', o.sandboxMode);
+  const sandboxMode = o.sandboxMode === true;
+  checkInteger('sendgrid.timeoutMs', o.timeoutMs, 1, 300_000);
+  checkInteger('sendgrid.maxRetries', o.maxRetries, 0, 10);
+  checkInteger('sendgrid.retryDelayMs', o.retryDelayMs, 0, MAX_RETRY_WAIT_MS);
+  const timeoutMs = (o.timeoutMs as number | undefined) ?? SENDGRID_DEFAULTS.timeoutMs;
+  const maxRetries = (o.maxRetries as number | undefined) ?? SENDGRID_DEFAULTS.maxRetries;
+  const retryDelayMs = (o.retryDelayMs as number | undefined) ?? SENDGRID_DEFAULTS.retryDelayMs;
+  const baseUrl = checkBaseUrl(o.baseUrl);
 
   return {
-    apiKey, from, templateIds, sandboxMode, timeoutMs, maxRetries, retryDelayMs,
+    apiKey,
+    from,
+    templateIds,
+    sandboxMode,
+    timeoutMs,
+    maxRetries,
+    retryDelayMs,
     ...(replyTo ? { replyTo } : {}),
     ...(categories ? { categories } : {}),
     ...(baseUrl ? { baseUrl } : {}),

@@ -6,7 +6,7 @@
  * Only `import type` from mongoose here: it is an optional peer dependency, and
  * every runtime piece (Schema, error classes) comes from the app's connection.
  */
-import type { Collection, Connection, Schema, mongo } from 'mongoose';
+import type { Collection, Connection, Schema } from 'mongoose';
 import { OptionsError, describeValue } from '../core/errors';
 import type { Logger } from '../core/events';
 
@@ -17,8 +17,17 @@ export const DEFAULT_PURGE_INTERVAL_MS = 60_000;
 
 export function checkConnection(option: string, connection: unknown): Connection {
   const candidate = connection as Partial<Connection> | null | undefined;
-  if (typeof candidate !== 'object' || candidate === null || typeof candidate.model !== 'function' || typeof candidate.base?.Schema !== 'function') {
-    throw new OptionsError('ERR_EPR_OPTION_INVALID', option, `must be a Mongoose connection (e.g. mongoose.connection), got ${describeValue(connection)}`);
+  if (
+    typeof candidate !== 'object' ||
+    candidate === null ||
+    typeof candidate.model !== 'function' ||
+    typeof candidate.base?.Schema !== 'function'
+  ) {
+    throw new OptionsError(
+      'ERR_EPR_OPTION_INVALID',
+      option,
+      `must be a Mongoose connection (e.g. mongoose.connection), got ${describeValue(connection)}`,
+    );
   }
   return connection as Connection;
 }
@@ -26,12 +35,19 @@ export function checkConnection(option: string, connection: unknown): Connection
 export function checkCollectionName(option: string, value: string | undefined, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || value.length === 0 || value.includes('$')) {
-    throw new OptionsError('ERR_EPR_OPTION_INVALID', option, `must be a non-empty collection name without "$", got ${describeValue(value)}`);
+    throw new OptionsError(
+      'ERR_EPR_OPTION_INVALID',
+      option,
+      `must be a non-empty collection name without "$", got ${describeValue(value)}`,
+    );
   }
   return value;
 }
 
-/** Mongoose's Schema constructor, typed plainly: inferring a schema type from a definition costs the compiler dearly and buys nothing here. */
+/**
+ * Mongoose's Schema constructor, typed plainly: inferring a schema type from a definition costs the compiler dearly and
+ * buys nothing here.
+ */
 type SchemaClass = new (definition: object, options: object) => Schema;
 
 /**
@@ -40,8 +56,15 @@ type SchemaClass = new (definition: object, options: object) => Schema;
  * Buffering while the connection is down is capped at `timeoutMs`, so a dead
  * database turns into a prompt error rather than a hanging request.
  */
-export function modelOn(connection: Connection, name: string, collection: string, definition: object, timeoutMs: number): unknown {
-  // Typed `unknown` on purpose, callers cast to Model<TheirDocument>: a generic Model<T> here sends tsc into an out-of-memory spin.
+export function modelOn(
+  connection: Connection,
+  name: string,
+  collection: string,
+  definition: object,
+  timeoutMs: number,
+): unknown {
+  // Typed `unknown` on purpose, callers cast to Model<TheirDocument>: a generic Model<T> here sends tsc into an
+  // out-of-memory spin.
   const existing = connection.models[name];
   if (existing) return existing;
   const MongooseSchema = connection.base.Schema as unknown as SchemaClass;
@@ -57,8 +80,12 @@ export function modelOn(connection: Connection, name: string, collection: string
 }
 
 /** Inserts one document as given (string `_id`s included), skipping Mongoose casting and middleware. */
-export async function insertDocument(collection: Collection, doc: object, options: { timeoutMS: number }): Promise<void> {
-  await collection.insertOne(doc as unknown as mongo.OptionalId<mongo.Document>, options);
+export async function insertDocument(
+  collection: Collection,
+  doc: object,
+  options: { timeoutMS: number },
+): Promise<void> {
+  await collection.insertOne(doc, options);
 }
 
 /** A database operation outlived its time limit; the caller answers 503 and the operation is abandoned. */
@@ -124,25 +151,41 @@ export class IndexKeeper {
     if (this.state !== 'pending') return;
     this.state = 'running';
     this.create().then(
-      () => { this.state = 'done'; },
-      () => { this.state = 'pending'; },
+      () => {
+        this.state = 'done';
+      },
+      () => {
+        this.state = 'pending';
+      },
     );
   }
 
   private async create(): Promise<void> {
     const { collection, indexes, ttl, timeoutMs } = this.options;
     for (const keys of indexes) {
-      await this.refusable(() => bounded(collection.createIndex(keys, { timeoutMS: timeoutMs }), timeoutMs), (reason) => {
-        this.warn(`index ${JSON.stringify(keys)}`, `could not create the index ${JSON.stringify(keys)} on "${collection.name}" (${reason}); queries still work, more slowly.`);
-      });
+      await this.refusable(
+        () => bounded(collection.createIndex(keys, { timeoutMS: timeoutMs }), timeoutMs),
+        (reason) => {
+          this.warn(
+            `index ${JSON.stringify(keys)}`,
+            `could not create the index ${JSON.stringify(keys)} on "${collection.name}" (${reason}); queries still work, more slowly.`,
+          );
+        },
+      );
     }
     const ttlOptions = { expireAfterSeconds: ttl.expireAfterSeconds, timeoutMS: timeoutMs };
-    await this.refusable(() => bounded(collection.createIndex({ [ttl.field]: 1 }, ttlOptions), timeoutMs), (reason) => {
-      const every = this.options.purgeIntervalMs;
-      this.warn('ttl', `the MongoDB server refused a TTL index on "${collection.name}" (${reason}); `
-        + `expired documents are purged every ${every % 1000 === 0 ? `${every / 1000} s` : `${every} ms`} instead.`);
-      this.options.onTtlRefused();
-    });
+    await this.refusable(
+      () => bounded(collection.createIndex({ [ttl.field]: 1 }, ttlOptions), timeoutMs),
+      (reason) => {
+        const every = this.options.purgeIntervalMs;
+        this.warn(
+          'ttl',
+          `the MongoDB server refused a TTL index on "${collection.name}" (${reason}); ` +
+            `expired documents are purged every ${every % 1000 === 0 ? `${every / 1000} s` : `${every} ms`} instead.`,
+        );
+        this.options.onTtlRefused();
+      },
+    );
   }
 
   /** Runs `create`; a refusal by the server is final (reported once), an unreachable server is retried later. */

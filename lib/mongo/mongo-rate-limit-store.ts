@@ -14,8 +14,15 @@ import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Model } from 'mongoose';
 import type { Logger } from '../core/events';
 import {
-  DEFAULT_PURGE_INTERVAL_MS, DEFAULT_TIMEOUT_MS, IndexKeeper, bounded, checkCollectionName, checkConnection,
-  insertDocument, modelOn, purgeTimer,
+  DEFAULT_PURGE_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  IndexKeeper,
+  bounded,
+  checkCollectionName,
+  checkConnection,
+  insertDocument,
+  modelOn,
+  purgeTimer,
 } from './collection';
 import type { MongooseConnection } from './mongoose-types';
 import { checkPositiveInteger } from '../options/checks';
@@ -83,17 +90,35 @@ export class MongoRateLimitStore implements Store {
 
   constructor(options: MongoRateLimitStoreOptions) {
     const connection = checkConnection('MongoRateLimitStore.connection', options?.connection);
-    const collection = checkCollectionName('MongoRateLimitStore.collection', options.collection, 'password_reset_rate_limits');
+    const collection = checkCollectionName(
+      'MongoRateLimitStore.collection',
+      options.collection,
+      'password_reset_rate_limits',
+    );
     const timeoutMs = checkPositiveInteger('MongoRateLimitStore.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
-    const purgeIntervalMs = checkPositiveInteger('MongoRateLimitStore.purgeIntervalMs', options.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
+    const purgeIntervalMs = checkPositiveInteger(
+      'MongoRateLimitStore.purgeIntervalMs',
+      options.purgeIntervalMs,
+      DEFAULT_PURGE_INTERVAL_MS,
+    );
     if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-      throw new OptionsError('ERR_EPR_OPTION_INVALID', 'MongoRateLimitStore.prefix', `must be a string, got ${describeValue(options.prefix)}`);
+      throw new OptionsError(
+        'ERR_EPR_OPTION_INVALID',
+        'MongoRateLimitStore.prefix',
+        `must be a string, got ${describeValue(options.prefix)}`,
+      );
     }
     this.prefix = options.prefix ?? 'rl:';
     this.now = options.now ?? Date.now;
     this.op = { timeoutMS: timeoutMs };
     this.timeoutMs = timeoutMs;
-    this.hits = modelOn(connection, `ExpressPasswordResetRateLimit:${collection}`, collection, HIT_FIELDS, timeoutMs) as unknown as Model<HitDocument>;
+    this.hits = modelOn(
+      connection,
+      `ExpressPasswordResetRateLimit:${collection}`,
+      collection,
+      HIT_FIELDS,
+      timeoutMs,
+    ) as Model<HitDocument>;
     this.indexes = new IndexKeeper({
       connection,
       collection: this.hits.collection,
@@ -129,14 +154,18 @@ export class MongoRateLimitStore implements Store {
       const before = await this.count(key, window, this.cap);
       if (before >= this.cap) return { totalHits: before + 1, resetTime };
     }
-    await this.run(insertDocument(this.hits.collection, { prefix: this.prefix, key, window, expiresAt: resetTime }, this.op));
+    await this.run(
+      insertDocument(this.hits.collection, { prefix: this.prefix, key, window, expiresAt: resetTime }, this.op),
+    );
     // Counted after the insert: every hit stored before this one is counted too, so of N parallel
     // callers the k-th to be stored sees at least k, and at most `limit` of them see a count within the limit.
     return { totalHits: await this.count(key, window), resetTime };
   }
 
   async decrement(key: string): Promise<void> {
-    await this.run(this.hits.deleteOne({ prefix: this.prefix, key, window: this.currentWindow() }).setOptions(this.op).exec());
+    await this.run(
+      this.hits.deleteOne({ prefix: this.prefix, key, window: this.currentWindow() }).setOptions(this.op).exec(),
+    );
   }
 
   async resetKey(key: string): Promise<void> {
@@ -155,11 +184,21 @@ export class MongoRateLimitStore implements Store {
 
   /** Deletes this store's hits of past windows (on a timer where the server refused the TTL index). */
   async purge(): Promise<void> {
-    await this.run(this.hits.deleteMany({ prefix: this.prefix, expiresAt: { $lte: new Date(this.now()) } }).setOptions(this.op).exec());
+    await this.run(
+      this.hits
+        .deleteMany({ prefix: this.prefix, expiresAt: { $lte: new Date(this.now()) } })
+        .setOptions(this.op)
+        .exec(),
+    );
   }
 
   private count(key: string, window: Date, limit?: number): Promise<number> {
-    return this.run(this.hits.countDocuments({ prefix: this.prefix, key, window }).setOptions({ ...this.op, ...(limit === undefined ? {} : { limit }) }).exec());
+    return this.run(
+      this.hits
+        .countDocuments({ prefix: this.prefix, key, window })
+        .setOptions({ ...this.op, ...(limit === undefined ? {} : { limit }) })
+        .exec(),
+    );
   }
 
   /** Every database call goes through here: it fails within `timeoutMs`, whatever state the connection is in. */

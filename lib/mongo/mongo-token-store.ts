@@ -15,8 +15,16 @@ import type { Logger } from '../core/events';
 import { checkPositiveInteger } from '../options/checks';
 import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from '../stores/token-store';
 import {
-  DEFAULT_PURGE_INTERVAL_MS, DEFAULT_TIMEOUT_MS, IndexKeeper, bounded, checkCollectionName, checkConnection,
-  insertDocument, isDuplicateKey, modelOn, purgeTimer,
+  DEFAULT_PURGE_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  IndexKeeper,
+  bounded,
+  checkCollectionName,
+  checkConnection,
+  insertDocument,
+  isDuplicateKey,
+  modelOn,
+  purgeTimer,
 } from './collection';
 import type { MongooseConnection } from './mongoose-types';
 
@@ -51,7 +59,10 @@ export interface MongoTokenStoreOptions {
   now?: () => number;
 }
 
-/** `_id` is the token's SHA-256 hash: unique by nature, and the one key every server looks up fast (FerretDB 1.x only pushes `_id` down). */
+/**
+ * `_id` is the token's SHA-256 hash: unique by nature, and the one key every server looks up fast (FerretDB 1.x only
+ * pushes `_id` down).
+ */
 type TokenDocument = Omit<TokenRecord, 'tokenHash'> & { _id: string };
 
 /** One taken attempt slot; `_id` is `${key}:${slot}`, so a slot can be taken once. */
@@ -107,23 +118,48 @@ export class MongoTokenStore implements TokenStore {
   constructor(options: MongoTokenStoreOptions) {
     const connection = checkConnection('MongoTokenStore.connection', options?.connection);
     const collection = checkCollectionName('MongoTokenStore.collection', options.collection, 'password_reset_tokens');
-    const attemptsCollection = checkCollectionName('MongoTokenStore.attemptsCollection', options.attemptsCollection, `${collection}_attempts`);
+    const attemptsCollection = checkCollectionName(
+      'MongoTokenStore.attemptsCollection',
+      options.attemptsCollection,
+      `${collection}_attempts`,
+    );
     const timeoutMs = checkPositiveInteger('MongoTokenStore.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS);
-    this.retentionMs = checkPositiveInteger('MongoTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
-    const purgeIntervalMs = checkPositiveInteger('MongoTokenStore.purgeIntervalMs', options.purgeIntervalMs, DEFAULT_PURGE_INTERVAL_MS);
+    this.retentionMs = checkPositiveInteger(
+      'MongoTokenStore.expiredRetentionMs',
+      options.expiredRetentionMs,
+      DEFAULT_EXPIRED_RETENTION_MS,
+    );
+    const purgeIntervalMs = checkPositiveInteger(
+      'MongoTokenStore.purgeIntervalMs',
+      options.purgeIntervalMs,
+      DEFAULT_PURGE_INTERVAL_MS,
+    );
     const logger = options.logger === undefined ? console : options.logger;
     this.now = options.now ?? Date.now;
     this.op = { timeoutMS: timeoutMs };
     this.timeoutMs = timeoutMs;
 
-    this.tokens = modelOn(connection, `ExpressPasswordResetToken:${collection}`, collection, TOKEN_FIELDS, timeoutMs) as unknown as Model<TokenDocument>;
-    this.attempts = modelOn(connection, `ExpressPasswordResetAttempt:${attemptsCollection}`, attemptsCollection, ATTEMPT_FIELDS, timeoutMs) as unknown as Model<AttemptDocument>;
+    this.tokens = modelOn(
+      connection,
+      `ExpressPasswordResetToken:${collection}`,
+      collection,
+      TOKEN_FIELDS,
+      timeoutMs,
+    ) as Model<TokenDocument>;
+    this.attempts = modelOn(
+      connection,
+      `ExpressPasswordResetAttempt:${attemptsCollection}`,
+      attemptsCollection,
+      ATTEMPT_FIELDS,
+      timeoutMs,
+    ) as Model<AttemptDocument>;
     const common = { connection, timeoutMs, logger, purgeIntervalMs };
     this.tokenIndexes = new IndexKeeper({
       ...common,
       collection: this.tokens.collection,
       indexes: [{ userId: 1, createdAt: -1 }],
-      // A token document goes once it is past its retention, not at expiry, so "expired" stays distinguishable from "invalid".
+      // A token document goes once it is past its retention, not at expiry, so "expired" stays distinguishable from
+      // "invalid".
       ttl: { field: 'expiresAt', expireAfterSeconds: Math.ceil(this.retentionMs / 1000) },
       onTtlRefused: () => this.startPurging(purgeIntervalMs, () => this.purgeTokens()),
     });
@@ -149,9 +185,16 @@ export class MongoTokenStore implements TokenStore {
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
     };
     await this.run(insertDocument(this.tokens.collection, doc, this.op));
-    // Tokens of a user are ordered by (createdAt, hash), so every instance agrees which one is newest even within a millisecond.
-    const older: FilterQuery<TokenDocument> = { userId, $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }] };
-    const newer: FilterQuery<TokenDocument> = { userId, $or: [{ createdAt: { $gt: createdAt } }, { createdAt, _id: { $gt: tokenHash } }] };
+    // Tokens of a user are ordered by (createdAt, hash), so every instance agrees which one is newest even within a
+    // millisecond.
+    const older: FilterQuery<TokenDocument> = {
+      userId,
+      $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }],
+    };
+    const newer: FilterQuery<TokenDocument> = {
+      userId,
+      $or: [{ createdAt: { $gt: createdAt } }, { createdAt, _id: { $gt: tokenHash } }],
+    };
     await this.run(this.tokens.deleteMany(older).setOptions(this.op).exec());
     // A concurrent save of a newer token may have swept before this insert landed; then this token is the stale one.
     // Of two racing saves, the later sweep or this check always sees the other insert, so at most one token survives.
@@ -162,20 +205,33 @@ export class MongoTokenStore implements TokenStore {
 
   async find(tokenHash: string): Promise<TokenRecord | null> {
     this.ensureIndexes();
-    const doc = await this.run(this.tokens.findOne({ _id: tokenHash, expiresAt: { $gt: this.retentionCutoff() } }).lean<TokenDocument>().setOptions(this.op).exec());
+    const doc = await this.run(
+      this.tokens
+        .findOne({ _id: tokenHash, expiresAt: { $gt: this.retentionCutoff() } })
+        .lean<TokenDocument>()
+        .setOptions(this.op)
+        .exec(),
+    );
     return doc ? toRecord(doc) : null;
   }
 
   async findByUser(userId: string): Promise<TokenRecord | null> {
     this.ensureIndexes();
-    const doc = await this.run(this.tokens.findOne({ userId, expiresAt: { $gt: this.retentionCutoff() } })
-      .sort({ createdAt: -1, _id: -1 }).lean<TokenDocument>().setOptions(this.op).exec());
+    const doc = await this.run(
+      this.tokens
+        .findOne({ userId, expiresAt: { $gt: this.retentionCutoff() } })
+        .sort({ createdAt: -1, _id: -1 })
+        .lean<TokenDocument>()
+        .setOptions(this.op)
+        .exec(),
+    );
     return doc ? toRecord(doc) : null;
   }
 
   async claim(tokenHash: string): Promise<boolean> {
     this.ensureIndexes();
-    // By `_id` alone: of concurrent deleters exactly one sees deletedCount 1. (Expiry was checked by find(); long-expired tokens are purged.)
+    // By `_id` alone: of concurrent deleters exactly one sees deletedCount 1. (Expiry was checked by find();
+    // long-expired tokens are purged.)
     const result = await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.op).exec());
     return result.deletedCount === 1;
   }
@@ -188,7 +244,13 @@ export class MongoTokenStore implements TokenStore {
   async takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null> {
     this.ensureIndexes();
     const now = new Date(this.now());
-    const held = await this.run(this.attempts.find({ key, expiresAt: { $gt: now } }, { slot: 1 }).lean<Pick<AttemptDocument, 'slot'>[]>().setOptions(this.op).exec());
+    const held = await this.run(
+      this.attempts
+        .find({ key, expiresAt: { $gt: now } }, { slot: 1 })
+        .lean<Pick<AttemptDocument, 'slot'>[]>()
+        .setOptions(this.op)
+        .exec(),
+    );
     const taken = new Set(held.map((doc) => doc.slot));
     for (let slot = 1; slot <= limit; slot += 1) {
       if (taken.has(slot)) continue;
@@ -198,7 +260,12 @@ export class MongoTokenStore implements TokenStore {
   }
 
   async releaseAttempt(key: string, slot: number): Promise<void> {
-    await this.run(this.attempts.deleteOne({ _id: `${key}:${slot}` }).setOptions(this.op).exec());
+    await this.run(
+      this.attempts
+        .deleteOne({ _id: `${key}:${slot}` })
+        .setOptions(this.op)
+        .exec(),
+    );
   }
 
   async clearAttempts(key: string): Promise<void> {
@@ -229,7 +296,12 @@ export class MongoTokenStore implements TokenStore {
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
       }
-      const freed = await this.run(this.attempts.deleteOne({ _id: doc._id, expiresAt: { $lte: now } }).setOptions(this.op).exec());
+      const freed = await this.run(
+        this.attempts
+          .deleteOne({ _id: doc._id, expiresAt: { $lte: now } })
+          .setOptions(this.op)
+          .exec(),
+      );
       if (freed.deletedCount !== 1) return false;
     }
     return false;
@@ -245,11 +317,21 @@ export class MongoTokenStore implements TokenStore {
   }
 
   private async purgeTokens(): Promise<void> {
-    await this.run(this.tokens.deleteMany({ expiresAt: { $lte: this.retentionCutoff() } }).setOptions(this.op).exec());
+    await this.run(
+      this.tokens
+        .deleteMany({ expiresAt: { $lte: this.retentionCutoff() } })
+        .setOptions(this.op)
+        .exec(),
+    );
   }
 
   private async purgeAttempts(): Promise<void> {
-    await this.run(this.attempts.deleteMany({ expiresAt: { $lte: new Date(this.now()) } }).setOptions(this.op).exec());
+    await this.run(
+      this.attempts
+        .deleteMany({ expiresAt: { $lte: new Date(this.now()) } })
+        .setOptions(this.op)
+        .exec(),
+    );
   }
 
   private ensureIndexes(): void {

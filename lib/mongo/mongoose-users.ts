@@ -49,7 +49,11 @@ function valueAt(doc: UserDocument, path: string): unknown {
 function checkPath(model: Model<unknown>, option: string, path: unknown, required: boolean): string | undefined {
   if (path === undefined && !required) return undefined;
   if (typeof path !== 'string' || path.length === 0) {
-    throw new OptionsError(required ? 'ERR_EPR_OPTION_REQUIRED' : 'ERR_EPR_OPTION_INVALID', `mongooseUsers.${option}`, `must name a path of the ${model.modelName} schema, got ${describeValue(path)}`);
+    throw new OptionsError(
+      required ? 'ERR_EPR_OPTION_REQUIRED' : 'ERR_EPR_OPTION_INVALID',
+      `mongooseUsers.${option}`,
+      `must name a path of the ${model.modelName} schema, got ${describeValue(path)}`,
+    );
   }
   return path;
 }
@@ -68,23 +72,40 @@ export function mongooseUsers(model: MongooseModel, options: MongooseUsersOption
   const users = asModel<UserDocument>(model);
   const generic = asModel<unknown>(model);
   if (typeof users?.find !== 'function' || typeof users.schema?.path !== 'function') {
-    throw new OptionsError('ERR_EPR_OPTION_INVALID', 'mongooseUsers', `expects a Mongoose model as its first argument, got ${describeValue(model)}`);
+    throw new OptionsError(
+      'ERR_EPR_OPTION_INVALID',
+      'mongooseUsers',
+      `expects a Mongoose model as its first argument, got ${describeValue(model)}`,
+    );
   }
   if (typeof options !== 'object' || options === null) {
-    throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'mongooseUsers', 'needs { emailField, passwordField }, e.g. { emailField: \'email\', passwordField: \'passwordHash\' }');
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      'mongooseUsers',
+      "needs { emailField, passwordField }, e.g. { emailField: 'email', passwordField: 'passwordHash' }",
+    );
   }
   const emailField = checkPath(generic, 'emailField', options.emailField, true)!;
   const passwordField = checkPath(generic, 'passwordField', options.passwordField, true)!;
   // Writing to a path the schema does not have would be dropped silently by Mongoose's strict mode: refuse it now.
-  for (const [option, path] of [['emailField', emailField], ['passwordField', passwordField]] as const) {
-    if (!hasPath(generic, path)) throw new OptionsError('ERR_EPR_OPTION_INVALID', `mongooseUsers.${option}`, `names "${path}", which is not a path of the ${generic.modelName} schema`);
+  for (const [option, path] of [
+    ['emailField', emailField],
+    ['passwordField', passwordField],
+  ] as const) {
+    if (!hasPath(generic, path))
+      throw new OptionsError(
+        'ERR_EPR_OPTION_INVALID',
+        `mongooseUsers.${option}`,
+        `names "${path}", which is not a path of the ${generic.modelName} schema`,
+      );
   }
   const nameField = checkPath(generic, 'nameField', options.nameField, false) ?? 'name';
   const localeField = checkPath(generic, 'localeField', options.localeField, false) ?? 'locale';
   const op = { timeoutMS: checkPositiveInteger('mongooseUsers.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS) };
   const logger = options.logger === undefined ? console : options.logger;
   // With `lowercase: true` on the path, the fallback below is case-insensitive already: nothing to warn about.
-  const storedLowercase = (generic.schema.path(emailField) as { options?: { lowercase?: unknown } }).options?.lowercase === true;
+  const storedLowercase =
+    (generic.schema.path(emailField) as { options?: { lowercase?: unknown } }).options?.lowercase === true;
   let collations = true;
 
   const toUser = (doc: UserDocument): User => {
@@ -101,33 +122,62 @@ export function mongooseUsers(model: MongooseModel, options: MongooseUsersOption
   const lookup = async (email: string): Promise<UserDocument[]> => {
     if (collations) {
       try {
-        return await bounded(users.find({ [emailField]: email }).collation(CASE_INSENSITIVE).sort({ _id: 1 }).limit(2).lean<UserDocument[]>().setOptions(op).exec(), op.timeoutMS);
+        return await bounded(
+          users
+            .find({ [emailField]: email })
+            .collation(CASE_INSENSITIVE)
+            .sort({ _id: 1 })
+            .limit(2)
+            .lean<UserDocument[]>()
+            .setOptions(op)
+            .exec(),
+          op.timeoutMS,
+        );
       } catch (error) {
         const refused = error instanceof users.base.mongo.MongoServerError && /collation/i.test(error.message);
         if (!refused) throw error;
         collations = false;
         if (logger && !storedLowercase) {
-          logger.warn(`[express-password-reset] mongooseUsers: the MongoDB server does not support collations; emails are matched as typed or lowercased, `
-            + `so store "${emailField}" lowercased (lowercase: true) for case-insensitive lookups.`);
+          logger.warn(
+            `[express-password-reset] mongooseUsers: the MongoDB server does not support collations; emails are matched as typed or lowercased, ` +
+              `so store "${emailField}" lowercased (lowercase: true) for case-insensitive lookups.`,
+          );
         }
       }
     }
     const candidates = [...new Set([email, email.toLowerCase()])];
-    return bounded(users.find({ [emailField]: { $in: candidates } }).sort({ _id: 1 }).limit(2).lean<UserDocument[]>().setOptions(op).exec(), op.timeoutMS);
+    return bounded(
+      users
+        .find({ [emailField]: { $in: candidates } })
+        .sort({ _id: 1 })
+        .limit(2)
+        .lean<UserDocument[]>()
+        .setOptions(op)
+        .exec(),
+      op.timeoutMS,
+    );
   };
 
   return {
     async findByEmail(email: string): Promise<User | null> {
       if (typeof email !== 'string') throw new TypeError('mongooseUsers.findByEmail expects a string');
       const found = await lookup(email);
-      // Two accounts that differ only in case: the exact spelling wins, so a link keeps pointing at the account it was sent for.
+      // Two accounts that differ only in case: the exact spelling wins, so a link keeps pointing at the account it was
+      // sent for.
       const doc = found.find((candidate) => valueAt(candidate, emailField) === email) ?? found[0];
       return doc ? toUser(doc) : null;
     },
 
     async updatePassword(id: string, passwordHash: string): Promise<void> {
-      const result = await bounded(users.updateOne({ _id: id }, { $set: { [passwordField]: passwordHash } }).setOptions(op).exec(), op.timeoutMS);
-      if (result.matchedCount !== 1) throw new Error(`mongooseUsers.updatePassword: no ${generic.modelName} with this id`);
+      const result = await bounded(
+        users
+          .updateOne({ _id: id }, { $set: { [passwordField]: passwordHash } })
+          .setOptions(op)
+          .exec(),
+        op.timeoutMS,
+      );
+      if (result.matchedCount !== 1)
+        throw new Error(`mongooseUsers.updatePassword: no ${generic.modelName} with this id`);
     },
   };
 }

@@ -22,7 +22,8 @@ export function isPlainObject(value: unknown): value is PlainObject {
 export function checkObject(option: string, value: unknown, allowed: readonly string[]): PlainObject {
   if (!isPlainObject(value)) invalidOption(option, `must be an object, got ${describeValue(value)}`);
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) invalidOption(`${option}.${key}`, `is not a known option; allowed: ${allowed.join(', ')}`);
+    if (!allowed.includes(key))
+      invalidOption(`${option}.${key}`, `is not a known option; allowed: ${allowed.join(', ')}`);
   }
   return value;
 }

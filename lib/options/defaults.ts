@@ -24,5 +24,8 @@ export const DEFAULTS = {
   openapi: false,
 } as const;
 
-/** `/forgot` requests whose lookup and email may be in progress at once, per router; more are dropped (202 all the same). */
+/**
+ * `/forgot` requests whose lookup and email may be in progress at once, per router; more are dropped (202 all the
+ * same).
+ */
 export const MAX_PENDING_REQUESTS = 1000;

@@ -73,7 +73,10 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
   const logger = options.logger === undefined ? console : options.logger;
   const rounds = options.bcryptRounds ?? DEFAULTS.bcryptRounds;
   const code = options.code?.enabled
-    ? { digits: options.code.digits ?? DEFAULTS.code.digits, maxAttempts: options.code.maxAttempts ?? DEFAULTS.code.maxAttempts }
+    ? {
+        digits: options.code.digits ?? DEFAULTS.code.digits,
+        maxAttempts: options.code.maxAttempts ?? DEFAULTS.code.maxAttempts,
+      }
     : undefined;
   const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);
   const password = options.password ?? {};
@@ -116,7 +119,8 @@ function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Log
     parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
   }
   // Short lifetimes are for tests; in production one is usually a unit mistake (30 meant as minutes).
-  if (ttlMs < 60_000) parts.push(`"tokenTtl" is ${ttlMs} ms, too short for anyone to open an email: did you mean '${ttlMs}m'?`);
+  if (ttlMs < 60_000)
+    parts.push(`"tokenTtl" is ${ttlMs} ms, too short for anyone to open an email: did you mean '${ttlMs}m'?`);
   if (options.bcryptRounds !== undefined && options.bcryptRounds < 10) {
     parts.push(`"bcryptRounds" is ${options.bcryptRounds}, a cost meant for tests: use 10 or more (default 12)`);
   }

@@ -119,7 +119,10 @@ export interface SendGridOptions {
   templateIds?: Partial<Record<EmailKind, string>>;
   /** Sets `mail_settings.sandbox_mode`: SendGrid validates the request and delivers nothing. @default false */
   sandboxMode?: boolean;
-  /** SendGrid categories for statistics (at most 10, e.g. `['password-reset']`). They are visible in SendGrid: no secrets. */
+  /**
+   * SendGrid categories for statistics (at most 10, e.g. `['password-reset']`). They are visible in SendGrid: no
+   * secrets.
+   */
   categories?: string[];
   /** Milliseconds to wait for SendGrid's answer; a timed-out send is not retried. @default 10000 */
   timeoutMs?: number;
@@ -191,7 +194,10 @@ export interface PasswordResetOptions {
   tokenTtl?: Duration;
   /** Password policy. */
   password?: PasswordOptions;
-  /** bcrypt cost factor, 4–31 (each step doubles the work; under 10 only for tests: warned about under NODE_ENV=production). @default 12 */
+  /**
+   * bcrypt cost factor, 4–31 (each step doubles the work; under 10 only for tests: warned about under
+   * NODE_ENV=production). @default 12
+   */
   bcryptRounds?: number;
   /** Bring your own hash instead of bcrypt (the 72-byte guard then does not apply). */
   hashPassword?: (password: string) => Promise<string>;

@@ -23,9 +23,24 @@ import type { PasswordResetOptions, RateLimitName } from './types';
 
 /** Every top-level option, as a record so that the compiler refuses an option of the type missing here. */
 const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
-  users: true, resetUrl: true, store: true, mongoose: true, mailer: true, sendgrid: true, tokenTtl: true, password: true,
-  bcryptRounds: true, hashPassword: true, rateLimit: true, code: true, hooks: true, emails: true, pages: true,
-  openapi: true, logger: true, now: true,
+  users: true,
+  resetUrl: true,
+  store: true,
+  mongoose: true,
+  mailer: true,
+  sendgrid: true,
+  tokenTtl: true,
+  password: true,
+  bcryptRounds: true,
+  hashPassword: true,
+  rateLimit: true,
+  code: true,
+  hooks: true,
+  emails: true,
+  pages: true,
+  openapi: true,
+  logger: true,
+  now: true,
 };
 const TOP_LEVEL = Object.keys(TOP_LEVEL_KEYS);
 
@@ -33,14 +48,22 @@ const RATE_LIMIT_NAMES = Object.keys(DEFAULT_LIMITS) as RateLimitName[];
 
 function checkResetUrl(value: unknown): void {
   if (typeof value === 'function') return;
-  if (typeof value !== 'string') invalidOption('resetUrl', `must be an absolute http(s) URL or a function (token, user) => string, got ${describeValue(value)}`);
+  if (typeof value !== 'string')
+    invalidOption(
+      'resetUrl',
+      `must be an absolute http(s) URL or a function (token, user) => string, got ${describeValue(value)}`,
+    );
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    invalidOption('resetUrl', `must be an absolute http(s) URL such as 'https://app.example/reset-password', got "${value}"`);
+    invalidOption(
+      'resetUrl',
+      `must be an absolute http(s) URL such as 'https://app.example/reset-password', got "${value}"`,
+    );
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') invalidOption('resetUrl', `must use http or https, got "${url.protocol}"`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    invalidOption('resetUrl', `must use http or https, got "${url.protocol}"`);
 }
 
 function checkLimit(option: string, value: unknown): void {
@@ -59,12 +82,24 @@ function checkRateLimit(value: unknown): void {
 
 function checkPasswordOptions(value: unknown): void {
   if (value === undefined) return;
-  const password = checkObject('password', value, ['minLength', 'maxLength', 'minStrength', 'blockCommon', 'isBreached', 'validate']);
+  const password = checkObject('password', value, [
+    'minLength',
+    'maxLength',
+    'minStrength',
+    'blockCommon',
+    'isBreached',
+    'validate',
+  ]);
   checkInteger('password.minLength', password.minLength, 1, 72);
   checkInteger('password.maxLength', password.maxLength, 1, 1024);
   const min = (password.minLength as number | undefined) ?? DEFAULTS.password.minLength;
   const max = (password.maxLength as number | undefined) ?? DEFAULTS.password.maxLength;
-  if (min > max) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'password.minLength', `(${min}) must not be greater than password.maxLength (${max})`);
+  if (min > max)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_CONFLICT',
+      'password.minLength',
+      `(${min}) must not be greater than password.maxLength (${max})`,
+    );
   checkInteger('password.minStrength', password.minStrength, 0, 4);
   checkBoolean('password.blockCommon', password.blockCommon);
   checkFunction('password.isBreached', password.isBreached);
@@ -74,7 +109,8 @@ function checkPasswordOptions(value: unknown): void {
 function checkCode(value: unknown): void {
   if (value === undefined) return;
   const code = checkObject('code', value, ['enabled', 'digits', 'maxAttempts']);
-  if (typeof code.enabled !== 'boolean') invalidOption('code.enabled', `must be true or false, got ${describeValue(code.enabled)}`);
+  if (typeof code.enabled !== 'boolean')
+    invalidOption('code.enabled', `must be true or false, got ${describeValue(code.enabled)}`);
   checkInteger('code.digits', code.digits, 4, 10);
   checkInteger('code.maxAttempts', code.maxAttempts, 1, 20);
 }
@@ -88,14 +124,25 @@ function checkEmails(value: unknown): void {
   if (emails.templates === undefined) return;
   const templates = checkObject('emails.templates', emails.templates, EMAIL_KINDS);
   for (const [kind, template] of Object.entries(templates)) {
-    if (!isPlainObject(template)) invalidOption(`emails.templates.${kind}`, `must be { subject?, html?, text? } or an object of those keyed by locale`);
+    if (!isPlainObject(template))
+      invalidOption(
+        `emails.templates.${kind}`,
+        `must be { subject?, html?, text? } or an object of those keyed by locale`,
+      );
     const flat = ['subject', 'html', 'text'].some((part) => part in template);
     const perLocale = flat ? { '': template } : template;
     for (const [locale, parts] of Object.entries(perLocale)) {
       const path = `emails.templates.${kind}${locale ? `.${locale}` : ''}`;
       const checked = checkObject(path, parts, ['subject', 'html', 'text']);
-      if (checked.subject !== undefined && typeof checked.subject !== 'string' && typeof checked.subject !== 'function') {
-        invalidOption(`${path}.subject`, `must be a string or a function (data) => string, got ${describeValue(checked.subject)}`);
+      if (
+        checked.subject !== undefined &&
+        typeof checked.subject !== 'string' &&
+        typeof checked.subject !== 'function'
+      ) {
+        invalidOption(
+          `${path}.subject`,
+          `must be a string or a function (data) => string, got ${describeValue(checked.subject)}`,
+        );
       }
       checkFunction(`${path}.html`, checked.html);
       checkFunction(`${path}.text`, checked.text);
@@ -118,35 +165,67 @@ function checkPages(value: unknown): void {
   checkString('pages.locale', pages.locale);
   checkString('pages.successRedirect', pages.successRedirect);
   const target = pages.successRedirect as string | undefined;
-  // A path on this site, or an absolute http(s) URL: nothing a browser would run (`javascript:`) or resolve oddly (`//host`).
-  if (target !== undefined && !(/^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target)))) {
-    invalidOption('pages.successRedirect', `must be a path starting with "/" or an absolute http(s) URL, got "${target}"`);
+  // A path on this site, or an absolute http(s) URL: nothing a browser would run (`javascript:`) or resolve oddly
+  // (`//host`).
+  if (
+    target !== undefined &&
+    !(/^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target)))
+  ) {
+    invalidOption(
+      'pages.successRedirect',
+      `must be a path starting with "/" or an absolute http(s) URL, got "${target}"`,
+    );
   }
 }
 
 /** Throws an `OptionsError` for the first mistake in `options`. */
 export function validateOptions(options: unknown): asserts options is PasswordResetOptions {
   const o = checkObject('options', options, TOP_LEVEL);
-  if (o.users === undefined) throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'users', 'is required: { findByEmail(email), updatePassword(id, hash) }, or mongooseUsers(Model, fields)');
+  if (o.users === undefined)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      'users',
+      'is required: { findByEmail(email), updatePassword(id, hash) }, or mongooseUsers(Model, fields)',
+    );
   checkImplements('users', o.users, ['findByEmail', 'updatePassword']);
-  if (o.resetUrl === undefined) throw new OptionsError('ERR_EPR_OPTION_REQUIRED', 'resetUrl', "is required: the page your emails link to, e.g. 'https://app.example/reset-password'");
+  if (o.resetUrl === undefined)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      'resetUrl',
+      "is required: the page your emails link to, e.g. 'https://app.example/reset-password'",
+    );
   checkResetUrl(o.resetUrl);
   checkImplements('store', o.store, TOKEN_STORE_METHODS);
-  if (o.store !== undefined && o.mongoose !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'store', 'and "mongoose" cannot both be set: pick one token store');
+  if (o.store !== undefined && o.mongoose !== undefined)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_CONFLICT',
+      'store',
+      'and "mongoose" cannot both be set: pick one token store',
+    );
   if (o.mongoose !== undefined) {
     const mongoose = checkObject('mongoose', o.mongoose, ['connection', 'collection']);
-    if (typeof mongoose.connection !== 'object' || mongoose.connection === null || typeof (mongoose.connection as PlainObject).model !== 'function') {
+    if (
+      typeof mongoose.connection !== 'object' ||
+      mongoose.connection === null ||
+      typeof (mongoose.connection as PlainObject).model !== 'function'
+    ) {
       invalidOption('mongoose.connection', 'must be a Mongoose connection, e.g. mongoose.connection');
     }
     checkString('mongoose.collection', mongoose.collection);
   }
   checkImplements('mailer', o.mailer, ['send']);
-  if (o.mailer !== undefined && o.sendgrid !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
+  if (o.mailer !== undefined && o.sendgrid !== undefined)
+    throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
   checkPasswordOptions(o.password);
   // bcrypt's own range; costs under 10 are for tests and draw a warning under NODE_ENV=production (resolve.ts).
   checkInteger('bcryptRounds', o.bcryptRounds, 4, 31);
   checkFunction('hashPassword', o.hashPassword);
-  if (o.bcryptRounds !== undefined && o.hashPassword !== undefined) throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'bcryptRounds', 'has no effect with "hashPassword": set one of them');
+  if (o.bcryptRounds !== undefined && o.hashPassword !== undefined)
+    throw new OptionsError(
+      'ERR_EPR_OPTION_CONFLICT',
+      'bcryptRounds',
+      'has no effect with "hashPassword": set one of them',
+    );
   checkRateLimit(o.rateLimit);
   checkCode(o.code);
   checkHooks(o.hooks);

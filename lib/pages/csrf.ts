@@ -52,6 +52,7 @@ export function isSameSitePost(req: Request): boolean {
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const cookie = readCookie(req, cookieName(req));
   const field = (req.body as Record<string, unknown> | undefined)?.[CSRF_FIELD];
-  if (cookie === undefined || !VALUE.test(cookie) || typeof field !== 'string' || field.length !== cookie.length) return false;
+  if (cookie === undefined || !VALUE.test(cookie) || typeof field !== 'string' || field.length !== cookie.length)
+    return false;
   return timingSafeEqual(Buffer.from(field), Buffer.from(cookie));
 }

@@ -87,27 +87,41 @@ function renderField(field: FieldView, autofocus: boolean, errorPrefix: string):
   const id = field.name;
   const describedBy = [field.hint ? `${id}-hint` : '', field.error ? `${id}-error` : ''].filter(Boolean).join(' ');
   const attributes = [
-    `id="${id}"`, `name="${id}"`, `type="${field.type}"`, `autocomplete="${field.autocomplete}"`, 'required',
+    `id="${id}"`,
+    `name="${id}"`,
+    `type="${field.type}"`,
+    `autocomplete="${field.autocomplete}"`,
+    'required',
     field.value === undefined ? '' : `value="${e(field.value)}"`,
     field.inputmode ? `inputmode="${field.inputmode}"` : '',
     field.type === 'email' ? 'spellcheck="false" autocapitalize="none"' : '',
     describedBy ? `aria-describedby="${describedBy}"` : '',
     field.error ? 'aria-invalid="true"' : '',
     autofocus ? 'autofocus' : '',
-  ].filter(Boolean).join(' ');
-  return `<div class="field${field.error ? ' invalid' : ''}">` +
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return (
+    `<div class="field${field.error ? ' invalid' : ''}">` +
     `<label for="${id}">${e(field.label)}</label>` +
     (field.hint ? `<p class="hint" id="${id}-hint">${e(field.hint)}</p>` : '') +
-    (field.error ? `<p class="field-error" id="${id}-error"><span class="visually-hidden">${e(errorPrefix)}</span>${e(field.error)}</p>` : '') +
-    `<input ${attributes}></div>`;
+    (field.error
+      ? `<p class="field-error" id="${id}-error"><span class="visually-hidden">${e(errorPrefix)}</span>${e(field.error)}</p>`
+      : '') +
+    `<input ${attributes}></div>`
+  );
 }
 
 function renderForm(form: FormView, errorPrefix: string): string {
   const firstInvalid = form.fields.find((field) => field.error)?.name;
-  const hidden = Object.entries(form.hidden).map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`).join('');
-  return `<form method="post" action="${e(form.action)}">${hidden}` +
+  const hidden = Object.entries(form.hidden)
+    .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
+    .join('');
+  return (
+    `<form method="post" action="${e(form.action)}">${hidden}` +
     form.fields.map((field) => renderField(field, field.name === firstInvalid, errorPrefix)).join('') +
-    `<button type="submit">${e(form.submit)}</button></form>`;
+    `<button type="submit">${e(form.submit)}</button></form>`
+  );
 }
 
 /**
@@ -117,11 +131,15 @@ function renderForm(form: FormView, errorPrefix: string): string {
 function renderSummary(view: PageView): string {
   const items = [
     ...(view.errors ?? []).map((message) => `<li>${e(message)}</li>`),
-    ...(view.form?.fields ?? []).filter((field) => field.error).map((field) => `<li><a href="#${field.name}">${e(field.error!)}</a></li>`),
+    ...(view.form?.fields ?? [])
+      .filter((field) => field.error)
+      .map((field) => `<li><a href="#${field.name}">${e(field.error!)}</a></li>`),
   ];
   if (items.length === 0) return '';
-  return `<div class="summary" role="alert" aria-labelledby="summary-title">` +
-    `<h2 id="summary-title">${e(view.strings.problem)}</h2><ul>${items.join('')}</ul></div>`;
+  return (
+    `<div class="summary" role="alert" aria-labelledby="summary-title">` +
+    `<h2 id="summary-title">${e(view.strings.problem)}</h2><ul>${items.join('')}</ul></div>`
+  );
 }
 
 /** Renders a whole page. */
@@ -131,7 +149,8 @@ export function renderPage(view: PageView, layout: PageLayout): string {
   const links = view.links?.length
     ? `<ul class="links">${view.links.map((link) => `<li><a href="${e(link.href)}">${e(link.text)}</a></li>`).join('')}</ul>`
     : '';
-  return '<!doctype html>' +
+  return (
+    '<!doctype html>' +
     `<html lang="${e(view.locale)}"><head><meta charset="utf-8">` +
     '<meta name="viewport" content="width=device-width, initial-scale=1">' +
     '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">' +
@@ -143,5 +162,6 @@ export function renderPage(view: PageView, layout: PageLayout): string {
     (view.paragraphs ?? []).map((text) => `<p class="intro">${e(text)}</p>`).join('') +
     (view.form ? renderForm(view.form, view.strings.errorPrefix) : '') +
     links +
-    '</div></main></body></html>';
+    '</div></main></body></html>'
+  );
 }

@@ -80,7 +80,7 @@ export function pageRoutes(deps: PageDependencies): Router {
   const style = (PAGE_CSS + (pages.css ? `\n${pages.css}` : '')).replace(/<\//g, '<\\/');
   const layout: PageLayout = { siteTitle: pages.title, style };
   const csp = contentSecurityPolicy(style, pages.successRedirect);
-  const fixedLocale = pages.locale === undefined ? undefined : closestLocale(pages.locale) ?? DEFAULT_LOCALE;
+  const fixedLocale = pages.locale === undefined ? undefined : (closestLocale(pages.locale) ?? DEFAULT_LOCALE);
   const { minLength, maxLength } = config.policy;
   const code = config.code;
   const parseForm = formBody();
@@ -110,7 +110,15 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   const requestNewLink = (ctx: PageContext) => ({ href: `${ctx.up}${FORGOT_PAGE}`, text: ctx.t.requestNew });
 
-  const forgotForm = (req: Request, res: Response, ctx: PageContext, status: number, values: Fields = {}, errors: Fields = {}, formErrors: string[] = []): void => {
+  const forgotForm = (
+    req: Request,
+    res: Response,
+    ctx: PageContext,
+    status: number,
+    values: Fields = {},
+    errors: Fields = {},
+    formErrors: string[] = [],
+  ): void => {
     send(res, status, ctx, {
       heading: ctx.t.forgot.title,
       paragraphs: [ctx.t.forgot.intro],
@@ -119,19 +127,48 @@ export function pageRoutes(deps: PageDependencies): Router {
         action: `${ctx.up}${FORGOT_PAGE}`,
         submit: ctx.t.forgot.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
-        fields: [{ name: 'email', label: ctx.t.forgot.email, type: 'email', autocomplete: 'email', value: values.email, error: errors.email }],
+        fields: [
+          {
+            name: 'email',
+            label: ctx.t.forgot.email,
+            type: 'email',
+            autocomplete: 'email',
+            value: values.email,
+            error: errors.email,
+          },
+        ],
       },
       links: code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : [],
     });
   };
 
   const passwordFields = (ctx: PageContext, errors: Fields): FieldView[] => [
-    { name: 'password', label: ctx.t.reset.password, type: 'password', autocomplete: 'new-password', hint: ctx.t.reset.passwordHint(minLength, maxLength), error: errors.password },
-    { name: 'confirm', label: ctx.t.reset.confirm, type: 'password', autocomplete: 'new-password', error: errors.confirm },
+    {
+      name: 'password',
+      label: ctx.t.reset.password,
+      type: 'password',
+      autocomplete: 'new-password',
+      hint: ctx.t.reset.passwordHint(minLength, maxLength),
+      error: errors.password,
+    },
+    {
+      name: 'confirm',
+      label: ctx.t.reset.confirm,
+      type: 'password',
+      autocomplete: 'new-password',
+      error: errors.confirm,
+    },
   ];
 
   /** The link's form: the token travels on in a hidden field, never shown, and only ever as this field's value. */
-  const tokenForm = (req: Request, res: Response, ctx: PageContext, status: number, token: string, errors: Fields = {}): void => {
+  const tokenForm = (
+    req: Request,
+    res: Response,
+    ctx: PageContext,
+    status: number,
+    token: string,
+    errors: Fields = {},
+  ): void => {
     send(res, status, ctx, {
       heading: ctx.t.reset.title,
       paragraphs: [ctx.t.reset.intro],
@@ -145,7 +182,15 @@ export function pageRoutes(deps: PageDependencies): Router {
   };
 
   /** The code flow's form. The entered address is kept; the code, like passwords, never is. */
-  const codeForm = (req: Request, res: Response, ctx: PageContext, status: number, values: Fields = {}, errors: Fields = {}, formErrors: string[] = []): void => {
+  const codeForm = (
+    req: Request,
+    res: Response,
+    ctx: PageContext,
+    status: number,
+    values: Fields = {},
+    errors: Fields = {},
+    formErrors: string[] = [],
+  ): void => {
     send(res, status, ctx, {
       heading: ctx.t.reset.title,
       paragraphs: [ctx.t.reset.codeIntro],
@@ -155,8 +200,23 @@ export function pageRoutes(deps: PageDependencies): Router {
         submit: ctx.t.reset.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         fields: [
-          { name: 'email', label: ctx.t.reset.email, type: 'email', autocomplete: 'email', value: values.email, error: errors.email },
-          { name: 'code', label: ctx.t.reset.code, type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', hint: code ? ctx.t.reset.codeHint(code.digits) : undefined, error: errors.code },
+          {
+            name: 'email',
+            label: ctx.t.reset.email,
+            type: 'email',
+            autocomplete: 'email',
+            value: values.email,
+            error: errors.email,
+          },
+          {
+            name: 'code',
+            label: ctx.t.reset.code,
+            type: 'text',
+            inputmode: 'numeric',
+            autocomplete: 'one-time-code',
+            hint: code ? ctx.t.reset.codeHint(code.digits) : undefined,
+            error: errors.code,
+          },
           ...passwordFields(ctx, errors),
         ],
       },
@@ -165,7 +225,14 @@ export function pageRoutes(deps: PageDependencies): Router {
   };
 
   /** A page with a message and a way on: an unusable or incomplete link, a refused post. */
-  const messagePage = (res: Response, ctx: PageContext, status: number, heading: string, errors: string[], paragraphs: string[] = []): void => {
+  const messagePage = (
+    res: Response,
+    ctx: PageContext,
+    status: number,
+    heading: string,
+    errors: string[],
+    paragraphs: string[] = [],
+  ): void => {
     send(res, status, ctx, { heading, errors, paragraphs, links: [requestNewLink(ctx)] });
   };
 
@@ -174,10 +241,14 @@ export function pageRoutes(deps: PageDependencies): Router {
   /** Localized text for a field that failed the request schema. */
   const fieldMessage = (t: PageTexts, field: string, value: string | undefined): string => {
     switch (field) {
-      case 'email': return value ? t.errors.emailInvalid : t.errors.emailRequired;
-      case 'code': return value ? t.errors.codeInvalid : t.errors.codeRequired;
-      case 'password': return value ? t.errors.rules.maxLength(maxLength) : t.errors.passwordRequired;
-      default: return t.errors.badRequest;
+      case 'email':
+        return value ? t.errors.emailInvalid : t.errors.emailRequired;
+      case 'code':
+        return value ? t.errors.codeInvalid : t.errors.codeRequired;
+      case 'password':
+        return value ? t.errors.rules.maxLength(maxLength) : t.errors.passwordRequired;
+      default:
+        return t.errors.badRequest;
     }
   };
 
@@ -188,19 +259,28 @@ export function pageRoutes(deps: PageDependencies): Router {
       return {};
     } catch (error) {
       if (!(error instanceof PasswordResetError) || !error.details) throw error;
-      return Object.fromEntries(error.details.map((detail) => [detail.field, fieldMessage(t, detail.field, body[detail.field])]));
+      return Object.fromEntries(
+        error.details.map((detail) => [detail.field, fieldMessage(t, detail.field, body[detail.field])]),
+      );
     }
   };
 
   const ruleMessage = (t: PageTexts, detail: ErrorDetail): string => {
     switch (detail.rule) {
-      case 'minLength': return t.errors.rules.minLength(minLength);
-      case 'maxLength': return t.errors.rules.maxLength(maxLength);
-      case 'maxBytes': return t.errors.rules.maxBytes;
-      case 'common': return t.errors.rules.common;
-      case 'strength': return t.errors.rules.strength;
-      case 'breached': return t.errors.rules.breached;
-      default: return detail.message === DEFAULT_CUSTOM_MESSAGE ? t.errors.rules.custom : detail.message;
+      case 'minLength':
+        return t.errors.rules.minLength(minLength);
+      case 'maxLength':
+        return t.errors.rules.maxLength(maxLength);
+      case 'maxBytes':
+        return t.errors.rules.maxBytes;
+      case 'common':
+        return t.errors.rules.common;
+      case 'strength':
+        return t.errors.rules.strength;
+      case 'breached':
+        return t.errors.rules.breached;
+      default:
+        return detail.message === DEFAULT_CUSTOM_MESSAGE ? t.errors.rules.custom : detail.message;
     }
   };
 
@@ -219,10 +299,12 @@ export function pageRoutes(deps: PageDependencies): Router {
   /** JSON (and anything else that is not a form) goes on to the API, exactly as SPEC says. */
   const formsOnly: RequestHandler = (req, _res, next) => next(isFormPost(req) ? undefined : 'router');
 
-  const sameSite = (refuse: (req: Request, res: Response, ctx: PageContext) => void): RequestHandler => (req, res, next) => {
-    if (isSameSitePost(req)) return next();
-    refuse(req, res, contextOf(req));
-  };
+  const sameSite =
+    (refuse: (req: Request, res: Response, ctx: PageContext) => void): RequestHandler =>
+    (req, res, next) => {
+      if (isSameSitePost(req)) return next();
+      refuse(req, res, contextOf(req));
+    };
 
   // ---- GET pages ---------------------------------------------------------
 
@@ -240,62 +322,99 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   // ---- form posts --------------------------------------------------------
 
-  // The order: forms only (JSON leaves here), parse, cross-site check, then the API's own per-IP limiter (refused cross-site posts cost the victim nothing).
-  router.post(ENDPOINTS.forgot.path, enabledHandlers(formsOnly, pageHeaders, parseForm, sameSite((req, res, ctx) => forgotForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden])), deps.limiters.perIp.forgot, (req, res) => {
-    const ctx = contextOf(req);
-    const email = stringField(req.body, 'email')?.trim();
-    const errors = schemaErrors(ctx.t, config.schemas.forgot, { email });
-    if (email === undefined || Object.keys(errors).length > 0) return forgotForm(req, res, ctx, 400, { email }, { email: errors.email ?? ctx.t.errors.emailRequired });
-    // As in the API: the same page for every well-formed address, written before any work that depends on the account.
-    send(res, 200, ctx, {
-      heading: ctx.t.forgot.sentTitle,
-      paragraphs: [ctx.t.forgot.sent, ctx.t.forgot.sentHint],
-      links: [...(code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : []), requestNewLink(ctx)],
-    });
-    flow.startRequestReset(email, req.ip);
-  }));
+  // The order: forms only (JSON leaves here), parse, cross-site check, then the API's own per-IP limiter (refused
+  // cross-site posts cost the victim nothing).
+  router.post(
+    ENDPOINTS.forgot.path,
+    enabledHandlers(
+      formsOnly,
+      pageHeaders,
+      parseForm,
+      sameSite((req, res, ctx) => forgotForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden])),
+      deps.limiters.perIp.forgot,
+      (req, res) => {
+        const ctx = contextOf(req);
+        const email = stringField(req.body, 'email')?.trim();
+        const errors = schemaErrors(ctx.t, config.schemas.forgot, { email });
+        if (email === undefined || Object.keys(errors).length > 0)
+          return forgotForm(req, res, ctx, 400, { email }, { email: errors.email ?? ctx.t.errors.emailRequired });
+        // As in the API: the same page for every well-formed address, written before any work that depends on the
+        // account.
+        send(res, 200, ctx, {
+          heading: ctx.t.forgot.sentTitle,
+          paragraphs: [ctx.t.forgot.sent, ctx.t.forgot.sentHint],
+          links: [
+            ...(code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : []),
+            requestNewLink(ctx),
+          ],
+        });
+        flow.startRequestReset(email, req.ip);
+      },
+    ),
+  );
 
   const refuseReset = (req: Request, res: Response, ctx: PageContext): void => {
     // A refused post's token is not put back into a page: it may be another site's, planted to phish a password.
-    if (stringField(req.body, 'token') === undefined && code) return codeForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden]);
+    if (stringField(req.body, 'token') === undefined && code)
+      return codeForm(req, res, ctx, 403, {}, {}, [ctx.t.errors.forbidden]);
     messagePage(res, ctx, 403, ctx.t.reset.title, [ctx.t.errors.forbidden], [ctx.t.reset.missing]);
   };
 
-  router.post(ENDPOINTS.reset.path, enabledHandlers(formsOnly, pageHeaders, parseForm, sameSite(refuseReset), deps.limiters.perIp.reset, catchAsync(async (req, res) => {
-    const ctx = contextOf(req);
-    const { t } = ctx;
-    const token = stringField(req.body, 'token') || undefined;
-    const password = stringField(req.body, 'password') ?? '';
-    const confirm = stringField(req.body, 'confirm') ?? '';
-    if (token === undefined && !code) return messagePage(res, ctx, 400, t.reset.missingTitle, [], [t.reset.missing]);
+  router.post(
+    ENDPOINTS.reset.path,
+    enabledHandlers(
+      formsOnly,
+      pageHeaders,
+      parseForm,
+      sameSite(refuseReset),
+      deps.limiters.perIp.reset,
+      catchAsync(async (req, res) => {
+        const ctx = contextOf(req);
+        const { t } = ctx;
+        const token = stringField(req.body, 'token') || undefined;
+        const password = stringField(req.body, 'password') ?? '';
+        const confirm = stringField(req.body, 'confirm') ?? '';
+        if (token === undefined && !code)
+          return messagePage(res, ctx, 400, t.reset.missingTitle, [], [t.reset.missing]);
 
-    const values: Fields = token === undefined ? { email: stringField(req.body, 'email')?.trim() ?? '', code: stringField(req.body, 'code')?.trim() ?? '' } : {};
-    const credential: Credential = token === undefined ? { email: values.email ?? '', code: values.code ?? '' } : { token };
-    const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password });
-    if (errors.token) return messagePage(res, ctx, 400, t.reset.invalidTitle, [t.errors.tokenInvalid]);
-    if (password === '') errors.password = t.errors.passwordRequired;
-    if (!errors.password && confirm !== password) errors.confirm = t.errors.confirmMismatch;
-    const again = (status: number, fieldErrors: Fields): void => (token === undefined
-      ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors)
-      : tokenForm(req, res, ctx, status, token, fieldErrors));
-    // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
-    if (Object.keys(errors).length > 0) return again(400, errors);
+        const values: Fields =
+          token === undefined
+            ? { email: stringField(req.body, 'email')?.trim() ?? '', code: stringField(req.body, 'code')?.trim() ?? '' }
+            : {};
+        const credential: Credential =
+          token === undefined ? { email: values.email ?? '', code: values.code ?? '' } : { token };
+        const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password });
+        if (errors.token) return messagePage(res, ctx, 400, t.reset.invalidTitle, [t.errors.tokenInvalid]);
+        if (password === '') errors.password = t.errors.passwordRequired;
+        if (!errors.password && confirm !== password) errors.confirm = t.errors.confirmMismatch;
+        const again = (status: number, fieldErrors: Fields): void =>
+          token === undefined
+            ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors)
+            : tokenForm(req, res, ctx, status, token, fieldErrors);
+        // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
+        if (Object.keys(errors).length > 0) return again(400, errors);
 
-    try {
-      await flow.reset(credential, password, requesterOf(req));
-    } catch (error) {
-      if (!(error instanceof PasswordResetError)) throw error;
-      if (error.code === 'PASSWORD_REJECTED') return again(422, { password: (error.details ?? []).map((detail) => ruleMessage(t, detail)).join(' ') });
-      if (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED') {
-        const expired = error.code === 'TOKEN_EXPIRED';
-        if (token === undefined) return again(400, { code: expired ? t.errors.codeExpired : t.errors.codeRejected });
-        return messagePage(res, ctx, 400, t.reset.invalidTitle, [expired ? t.errors.tokenExpired : t.errors.tokenInvalid]);
-      }
-      throw error;
-    }
-    if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
-    send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
-  })));
+        try {
+          await flow.reset(credential, password, requesterOf(req));
+        } catch (error) {
+          if (!(error instanceof PasswordResetError)) throw error;
+          if (error.code === 'PASSWORD_REJECTED')
+            return again(422, { password: (error.details ?? []).map((detail) => ruleMessage(t, detail)).join(' ') });
+          if (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED') {
+            const expired = error.code === 'TOKEN_EXPIRED';
+            if (token === undefined)
+              return again(400, { code: expired ? t.errors.codeExpired : t.errors.codeRejected });
+            return messagePage(res, ctx, 400, t.reset.invalidTitle, [
+              expired ? t.errors.tokenExpired : t.errors.tokenInvalid,
+            ]);
+          }
+          throw error;
+        }
+        if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
+        send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
+      }),
+    ),
+  );
 
   // Errors of the page routes (limits, unreachable stores, unreadable forms) answered as pages, never as JSON.
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {

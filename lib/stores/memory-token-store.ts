@@ -56,7 +56,11 @@ export class MemoryTokenStore implements TokenStore {
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.maxTokens = checkPositiveInteger('MemoryTokenStore.maxTokens', options.maxTokens, 100_000);
-    this.retentionMs = checkPositiveInteger('MemoryTokenStore.expiredRetentionMs', options.expiredRetentionMs, DEFAULT_EXPIRED_RETENTION_MS);
+    this.retentionMs = checkPositiveInteger(
+      'MemoryTokenStore.expiredRetentionMs',
+      options.expiredRetentionMs,
+      DEFAULT_EXPIRED_RETENTION_MS,
+    );
     const purgeIntervalMs = checkPositiveInteger('MemoryTokenStore.purgeIntervalMs', options.purgeIntervalMs, 60_000);
     this.now = options.now ?? Date.now;
     this.timer = setInterval(() => this.purge(), purgeIntervalMs);

@@ -78,5 +78,13 @@ export interface TokenStore {
 
 /** The methods every `TokenStore` has, for the check of the `store` option. */
 export const TOKEN_STORE_METHODS = [
-  'save', 'find', 'findByUser', 'claim', 'revokeUser', 'takeAttempt', 'releaseAttempt', 'clearAttempts', 'close',
+  'save',
+  'find',
+  'findByUser',
+  'claim',
+  'revokeUser',
+  'takeAttempt',
+  'releaseAttempt',
+  'clearAttempts',
+  'close',
 ] as const satisfies readonly (keyof TokenStore)[];

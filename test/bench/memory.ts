@@ -14,7 +14,9 @@ function heapUsed(): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function measure(size: number): Promise<{ size: number; bytesPerToken: number; lookupNs: number; mapGetNs: number }> {
+async function measure(
+  size: number,
+): Promise<{ size: number; bytesPerToken: number; lookupNs: number; mapGetNs: number }> {
   // Hashes are made before the baseline: the caller holds its token, the store holds what it stores.
   const hashes = Array.from({ length: size }, () => hashToken(generateToken()));
   const expiresAt = new Date(Date.now() + 3_600_000);
@@ -22,7 +24,13 @@ async function measure(size: number): Promise<{ size: number; bytesPerToken: num
   const before = heapUsed();
   const store = new MemoryTokenStore({ maxTokens: size });
   for (let i = 0; i < size; i += 1) {
-    await store.save({ tokenHash: hashes[i]!, userId: `user-${i}`, email: `user-${i}@example.com`, expiresAt, createdAt });
+    await store.save({
+      tokenHash: hashes[i]!,
+      userId: `user-${i}`,
+      email: `user-${i}@example.com`,
+      expiresAt,
+      createdAt,
+    });
   }
   const bytesPerToken = (heapUsed() - before) / size;
 
@@ -34,7 +42,8 @@ async function measure(size: number): Promise<{ size: number; bytesPerToken: num
   const lookupNs = Number(process.hrtime.bigint() - started) / lookups;
   await store.close();
 
-  // The floor at this size: a bare Map.get of the same keys (what the CPU caches allow), to tell the store's cost from the table's.
+  // The floor at this size: a bare Map.get of the same keys (what the CPU caches allow), to tell the store's cost from
+  // the table's.
   const bare = new Map(hashes.map((hash, i) => [hash, i]));
   let sink = 0;
   const bareStarted = process.hrtime.bigint();

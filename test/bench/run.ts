@@ -28,18 +28,20 @@ function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<T
     env: { ...process.env, ...env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask: Target['ask'] = (message, answer) => new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`${scenario} target exited with ${code} while asked for ${answer}`));
-    child.once('exit', onExit);
-    const listener = (reply: ChildMessage): void => {
-      if (reply.type !== answer) return;
-      child.off('message', listener);
-      child.off('exit', onExit);
-      resolve(reply as never);
-    };
-    child.on('message', listener);
-    child.send(message);
-  });
+  const ask: Target['ask'] = (message, answer) =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void =>
+        reject(new Error(`${scenario} target exited with ${code} while asked for ${answer}`));
+      child.once('exit', onExit);
+      const listener = (reply: ChildMessage): void => {
+        if (reply.type !== answer) return;
+        child.off('message', listener);
+        child.off('exit', onExit);
+        resolve(reply as never);
+      };
+      child.on('message', listener);
+      child.send(message);
+    });
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${scenario} target exited with ${code}`)));
@@ -49,7 +51,14 @@ function startTarget(scenario: Scenario, env: NodeJS.ProcessEnv = {}): Promise<T
   });
 }
 
-interface LoadResult { reqPerSec: number; p50: number; p99: number; meanMs: number; statuses: Record<string, number>; requestsIncludingWarmup: number }
+interface LoadResult {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  meanMs: number;
+  statuses: Record<string, number>;
+  requestsIncludingWarmup: number;
+}
 
 async function load(port: number, urlPath: string, body: unknown, seconds = DURATION_S): Promise<LoadResult> {
   const options = {
@@ -63,11 +72,22 @@ async function load(port: number, urlPath: string, body: unknown, seconds = DURA
   const result = await autocannon({ ...options, duration: seconds });
   const statuses: Record<string, number> = {};
   for (const key of ['1xx', '2xx', '3xx', '4xx', '5xx'] as const) if (result[key]) statuses[key] = result[key];
-  return { reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, meanMs: result.latency.average, statuses, requestsIncludingWarmup: warmup.requests.total + result.requests.total };
+  return {
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    meanMs: result.latency.average,
+    statuses,
+    requestsIncludingWarmup: warmup.requests.total + result.requests.total,
+  };
 }
 
 /** Sequential requests on one keep-alive connection: ms per operation, and each request's latency in µs. */
-async function sequential(port: number, urlPath: string, bodies: unknown[]): Promise<{ msPerOp: number; statuses: Record<number, number>; latenciesUs: number[] }> {
+async function sequential(
+  port: number,
+  urlPath: string,
+  bodies: unknown[],
+): Promise<{ msPerOp: number; statuses: Record<number, number>; latenciesUs: number[] }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const statuses: Record<number, number> = {};
   const latenciesUs: number[] = [];
@@ -75,10 +95,20 @@ async function sequential(port: number, urlPath: string, bodies: unknown[]): Pro
   for (const body of bodies) {
     const sent = performance.now();
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: urlPath,
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(body));
     });
@@ -98,7 +128,10 @@ function median(values: number[]): number {
  * The timing-leak figure at µs resolution: known and unknown addresses interleaved on one connection (what an
  * attacker timing single requests sees), median latency of each.
  */
-async function timingProbe(port: number, pairs: number): Promise<{ knownP50Us: number; unknownP50Us: number; ratio: number }> {
+async function timingProbe(
+  port: number,
+  pairs: number,
+): Promise<{ knownP50Us: number; unknownP50Us: number; ratio: number }> {
   const bodies = Array.from({ length: pairs * 2 }, (_, i) => ({ email: i % 2 === 0 ? KNOWN_EMAIL : UNKNOWN_EMAIL }));
   await sequential(port, '/forgot', bodies.slice(0, 400)); // warm-up
   const { latenciesUs } = await sequential(port, '/forgot', bodies);
@@ -113,7 +146,12 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const report: Record<string, unknown> = {
     date: startedAt.toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      node: process.version,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    },
     durationSeconds: DURATION_S,
   };
   const rows: string[][] = [];
@@ -131,26 +169,84 @@ async function main(): Promise<void> {
   const probe = await timingProbe(forgotTarget.port, 3000);
   forgotTarget.stop();
   const leak = known.p50 / unknown.p50;
-  rows.push(['/forgot existing (limits off)', fmt(known.reqPerSec, 0), fmt(known.p50), fmt(known.p99), `${fmt((100 * known.reqPerSec) / floor.reqPerSec, 0)} %`, `p50 ratio existing/unknown ${fmt(leak, 2)}`]);
-  rows.push(['/forgot unknown (limits off)', fmt(unknown.reqPerSec, 0), fmt(unknown.p50), fmt(unknown.p99), `${fmt((100 * unknown.reqPerSec) / floor.reqPerSec, 0)} %`, `mean latency ratio existing/unknown ${fmt(known.meanMs / unknown.meanMs, 2)}`]);
-  rows.push(['/forgot timing probe, 3000 interleaved pairs, sequential', '', fmt(probe.knownP50Us / 1000, 3), '', '', `p50 existing ${fmt(probe.knownP50Us, 0)} µs / unknown ${fmt(probe.unknownP50Us, 0)} µs = ${fmt(probe.ratio, 3)}`]);
+  rows.push([
+    '/forgot existing (limits off)',
+    fmt(known.reqPerSec, 0),
+    fmt(known.p50),
+    fmt(known.p99),
+    `${fmt((100 * known.reqPerSec) / floor.reqPerSec, 0)} %`,
+    `p50 ratio existing/unknown ${fmt(leak, 2)}`,
+  ]);
+  rows.push([
+    '/forgot unknown (limits off)',
+    fmt(unknown.reqPerSec, 0),
+    fmt(unknown.p50),
+    fmt(unknown.p99),
+    `${fmt((100 * unknown.reqPerSec) / floor.reqPerSec, 0)} %`,
+    `mean latency ratio existing/unknown ${fmt(known.meanMs / unknown.meanMs, 2)}`,
+  ]);
+  rows.push([
+    '/forgot timing probe, 3000 interleaved pairs, sequential',
+    '',
+    fmt(probe.knownP50Us / 1000, 3),
+    '',
+    '',
+    `p50 existing ${fmt(probe.knownP50Us, 0)} µs / unknown ${fmt(probe.unknownP50Us, 0)} µs = ${fmt(probe.ratio, 3)}`,
+  ]);
 
   const limitedTarget = await startTarget('forgot-limited');
   const limited = await load(limitedTarget.port, '/forgot', { email: KNOWN_EMAIL });
   limitedTarget.stop();
-  rows.push(['/forgot default limits (mostly 429)', fmt(limited.reqPerSec, 0), fmt(limited.p50), fmt(limited.p99), `${fmt((100 * limited.reqPerSec) / floor.reqPerSec, 0)} %`, JSON.stringify(limited.statuses)]);
-  report.forgot = { floor, known, unknown, limited, timingProbe: probe, p50RatioExistingOverUnknown: leak, shareOfFloor: known.reqPerSec / floor.reqPerSec };
+  rows.push([
+    '/forgot default limits (mostly 429)',
+    fmt(limited.reqPerSec, 0),
+    fmt(limited.p50),
+    fmt(limited.p99),
+    `${fmt((100 * limited.reqPerSec) / floor.reqPerSec, 0)} %`,
+    JSON.stringify(limited.statuses),
+  ]);
+  report.forgot = {
+    floor,
+    known,
+    unknown,
+    limited,
+    timingProbe: probe,
+    p50RatioExistingOverUnknown: leak,
+    shareOfFloor: known.reqPerSec / floor.reqPerSec,
+  };
 
   // 3. /verify and /reset with pre-issued tokens, one per request; /reset against raw bcrypt in the same process.
   const tokensTarget = await startTarget('tokens');
   const verifyTokens = (await tokensTarget.ask({ type: 'issue', count: 2000 }, 'issued')).tokens;
-  const verify = await sequential(tokensTarget.port, '/verify', verifyTokens.map((token) => ({ token })));
+  const verify = await sequential(
+    tokensTarget.port,
+    '/verify',
+    verifyTokens.map((token) => ({ token })),
+  );
   const resetTokens = (await tokensTarget.ask({ type: 'issue', count: 20 }, 'issued')).tokens;
-  const reset = await sequential(tokensTarget.port, '/reset', resetTokens.map((token, i) => ({ token, password: `a new bench password ${i}` })));
+  const reset = await sequential(
+    tokensTarget.port,
+    '/reset',
+    resetTokens.map((token, i) => ({ token, password: `a new bench password ${i}` })),
+  );
   const rawBcrypt = (await tokensTarget.ask({ type: 'bcrypt', count: 20 }, 'bcrypt')).msPerOp;
   tokensTarget.stop();
-  rows.push(['/verify (memory store), sequential', fmt(1000 / verify.msPerOp, 0), fmt(verify.msPerOp, 2), '', '', `ms/op ${fmt(verify.msPerOp, 3)}`]);
-  rows.push(['/reset (bcrypt 12), sequential', fmt(1000 / reset.msPerOp, 1), fmt(reset.msPerOp), '', '', `raw bcrypt.hash ${fmt(rawBcrypt)} ms, ratio ${fmt(reset.msPerOp / rawBcrypt, 3)}`]);
+  rows.push([
+    '/verify (memory store), sequential',
+    fmt(1000 / verify.msPerOp, 0),
+    fmt(verify.msPerOp, 2),
+    '',
+    '',
+    `ms/op ${fmt(verify.msPerOp, 3)}`,
+  ]);
+  rows.push([
+    '/reset (bcrypt 12), sequential',
+    fmt(1000 / reset.msPerOp, 1),
+    fmt(reset.msPerOp),
+    '',
+    '',
+    `raw bcrypt.hash ${fmt(rawBcrypt)} ms, ratio ${fmt(reset.msPerOp / rawBcrypt, 3)}`,
+  ]);
   report.tokens = { verify, reset, rawBcryptMsPerOp: rawBcrypt, resetOverBcrypt: reset.msPerOp / rawBcrypt };
 
   // 4. The Mongo store on the test server, with the driver's command monitoring counting round trips.
@@ -177,17 +273,42 @@ async function main(): Promise<void> {
       // flood above most are dropped by the background-work cap).
       const tripsPer = async (urlPath: string, body: unknown, count: number): Promise<number> => {
         const before = await commands();
-        await sequential(mongoTarget.port, urlPath, Array.from({ length: count }, () => body));
+        await sequential(
+          mongoTarget.port,
+          urlPath,
+          Array.from({ length: count }, () => body),
+        );
         await settle();
-        return (await commands() - before) / count;
+        return ((await commands()) - before) / count;
       };
       const forgotTrips = await tripsPer('/forgot', { email: KNOWN_EMAIL }, 200);
       const unknownTrips = await tripsPer('/forgot', { email: UNKNOWN_EMAIL }, 200);
       const verifyTrips = await tripsPer('/verify', { token: verifyToken }, 200);
       mongoTarget.stop();
-      rows.push([`/forgot MongoTokenStore (${mongo.kind})`, fmt(forgotMongo.reqPerSec, 0), fmt(forgotMongo.p50), fmt(forgotMongo.p99), `${fmt((100 * forgotMongo.reqPerSec) / floor.reqPerSec, 0)} %`, `${fmt(forgotTrips, 2)} round trips per existing address, ${fmt(unknownTrips, 2)} per unknown (all after the answer)`]);
-      rows.push([`/verify MongoTokenStore (${mongo.kind})`, fmt(verifyMongo.reqPerSec, 0), fmt(verifyMongo.p50), fmt(verifyMongo.p99), '', `${fmt(verifyTrips, 2)} round trips/request`]);
-      report.mongo = { server: mongo.kind, forgot: forgotMongo, forgotRoundTrips: forgotTrips, forgotUnknownRoundTrips: unknownTrips, verify: verifyMongo, verifyRoundTrips: verifyTrips };
+      rows.push([
+        `/forgot MongoTokenStore (${mongo.kind})`,
+        fmt(forgotMongo.reqPerSec, 0),
+        fmt(forgotMongo.p50),
+        fmt(forgotMongo.p99),
+        `${fmt((100 * forgotMongo.reqPerSec) / floor.reqPerSec, 0)} %`,
+        `${fmt(forgotTrips, 2)} round trips per existing address, ${fmt(unknownTrips, 2)} per unknown (all after the answer)`,
+      ]);
+      rows.push([
+        `/verify MongoTokenStore (${mongo.kind})`,
+        fmt(verifyMongo.reqPerSec, 0),
+        fmt(verifyMongo.p50),
+        fmt(verifyMongo.p99),
+        '',
+        `${fmt(verifyTrips, 2)} round trips/request`,
+      ]);
+      report.mongo = {
+        server: mongo.kind,
+        forgot: forgotMongo,
+        forgotRoundTrips: forgotTrips,
+        forgotUnknownRoundTrips: unknownTrips,
+        verify: verifyMongo,
+        verifyRoundTrips: verifyTrips,
+      };
     } finally {
       await mongo.stop();
     }
@@ -196,14 +317,33 @@ async function main(): Promise<void> {
   }
 
   // 5. Memory: heap per live token and lookup time at 10k, 100k, 1M.
-  const memoryJson = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'memory.ts')], { encoding: 'utf8', cwd: root, maxBuffer: 1 << 20 });
-  const memory = JSON.parse(memoryJson.trim().split('\n').pop()!) as { size: number; bytesPerToken: number; lookupNs: number; mapGetNs: number }[];
-  for (const m of memory) rows.push([`MemoryTokenStore ${m.size.toLocaleString('en')} tokens`, '', '', '', '', `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns (bare Map.get ${fmt(m.mapGetNs, 0)} ns)`]);
+  const memoryJson = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', path.join(__dirname, 'memory.ts')],
+    { encoding: 'utf8', cwd: root, maxBuffer: 1 << 20 },
+  );
+  const memory = JSON.parse(memoryJson.trim().split('\n').pop()!) as {
+    size: number;
+    bytesPerToken: number;
+    lookupNs: number;
+    mapGetNs: number;
+  }[];
+  for (const m of memory)
+    rows.push([
+      `MemoryTokenStore ${m.size.toLocaleString('en')} tokens`,
+      '',
+      '',
+      '',
+      '',
+      `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns (bare Map.get ${fmt(m.mapGetNs, 0)} ns)`,
+    ]);
   report.memory = memory;
 
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'of floor', 'notes'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-  console.log(`\nexpress-password-reset benchmarks, ${startedAt.toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log(
+    `\nexpress-password-reset benchmarks, ${startedAt.toISOString().slice(0, 10)}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`,
+  );
   console.log(table);
   mkdirSync(path.join(root, 'bench-results'), { recursive: true });
   writeFileSync(path.join(root, 'bench-results/bench.json'), `${JSON.stringify({ ...report, table }, null, 2)}\n`);

@@ -6,7 +6,14 @@ import express from 'express';
 import bcrypt from 'bcrypt';
 import mongoose from 'mongoose';
 import type { AddressInfo } from 'node:net';
-import { MemoryTokenStore, MongoTokenStore, passwordReset, type PasswordResetOptions, type TokenStore, type UserAdapter } from '../../lib';
+import {
+  MemoryTokenStore,
+  MongoTokenStore,
+  passwordReset,
+  type PasswordResetOptions,
+  type TokenStore,
+  type UserAdapter,
+} from '../../lib';
 import { generateToken, hashToken } from '../../lib/core/tokens';
 import { KNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
 
@@ -33,7 +40,13 @@ async function main(): Promise<void> {
   const app = express();
   let store: TokenStore | undefined;
   let commands = 0;
-  const base: PasswordResetOptions = { users, resetUrl: 'https://bench.example/reset', mailer: slowMailer, logger: false, rateLimit: false };
+  const base: PasswordResetOptions = {
+    users,
+    resetUrl: 'https://bench.example/reset',
+    mailer: slowMailer,
+    logger: false,
+    rateLimit: false,
+  };
 
   if (scenario === 'floor') {
     app.use(express.json());
@@ -47,8 +60,11 @@ async function main(): Promise<void> {
     const uri = process.env.BENCH_MONGODB_URI;
     if (!uri) throw new Error('BENCH_MONGODB_URI is not set');
     await mongoose.connect(uri, { monitorCommands: true, serverSelectionTimeoutMS: 5000 });
-    mongoose.connection.getClient().on('commandStarted', () => { commands += 1; });
-    // The bundled store on the app's connection, as `mongoose: { connection }` builds it; kept here to pre-issue tokens.
+    mongoose.connection.getClient().on('commandStarted', () => {
+      commands += 1;
+    });
+    // The bundled store on the app's connection, as `mongoose: { connection }` builds it; kept here to pre-issue
+    // tokens.
     store = new MongoTokenStore({ connection: mongoose.connection });
     app.use(passwordReset({ ...base, store, emails: { sendChangedNotice: false } }));
   }
@@ -67,7 +83,13 @@ async function main(): Promise<void> {
       for (let i = 0; i < message.count; i += 1) {
         const token = generateToken();
         tokens.push(token);
-        await store?.save({ tokenHash: hashToken(token), userId: `u-${i}`, email: `user-${i}@bench.example`, expiresAt: new Date(now + 3_600_000), createdAt: new Date(now) });
+        await store?.save({
+          tokenHash: hashToken(token),
+          userId: `u-${i}`,
+          email: `user-${i}@bench.example`,
+          expiresAt: new Date(now + 3_600_000),
+          createdAt: new Date(now),
+        });
       }
       return send({ type: 'issued', tokens });
     })().catch((error: unknown) => {
@@ -78,7 +100,9 @@ async function main(): Promise<void> {
 
   // For profiling by hand: `BENCH_PORT=4000 node --cpu-prof --import tsx test/bench/server.ts forgot`, then Ctrl-C.
   process.once('SIGINT', () => process.exit(0));
-  const server = app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', () => send({ type: 'ready', port: (server.address() as AddressInfo).port }));
+  const server = app.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', () =>
+    send({ type: 'ready', port: (server.address() as AddressInfo).port }),
+  );
 }
 
 void main();

@@ -70,7 +70,10 @@ export interface LogLine {
 export type EventMatcher = (event: PasswordResetEvent) => boolean;
 
 export interface CreateAppOptions {
-  /** Merged over the test defaults (`bcryptRounds: 4`, `rateLimit: false`, captured logger, the helper's store and mailer). */
+  /**
+   * Merged over the test defaults (`bcryptRounds: 4`, `rateLimit: false`, captured logger, the helper's store and
+   * mailer).
+   */
   options?: Partial<PasswordResetOptions>;
   /** Seeded users. @default [ADA, GRACE] */
   users?: SeedUser[];
@@ -224,7 +227,9 @@ export async function createApp(setup: CreateAppOptions = {}): Promise<TestApp> 
     const from = mailer.messages.length;
     const response = await forgot(email);
     if (response.status !== 202) throw new Error(`/forgot answered ${response.status}`);
-    const message = mailer.messages.slice(from).find((m) => m.kind === 'reset' && m.to.toLowerCase() === email.toLowerCase());
+    const message = mailer.messages
+      .slice(from)
+      .find((m) => m.kind === 'reset' && m.to.toLowerCase() === email.toLowerCase());
     return tokenOf(message);
   };
 
@@ -234,7 +239,24 @@ export async function createApp(setup: CreateAppOptions = {}): Promise<TestApp> 
     await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   };
 
-  return { app, router, server, mountPath, users, store, mailer, events, logs, logger, options, post, waitForEvent, forgot, requestToken, close };
+  return {
+    app,
+    router,
+    server,
+    mountPath,
+    users,
+    store,
+    mailer,
+    events,
+    logs,
+    logger,
+    options,
+    post,
+    waitForEvent,
+    forgot,
+    requestToken,
+    close,
+  };
 }
 
 /** A promise with its resolve function outside, for adapters and mailers a test holds back. */
@@ -249,7 +271,15 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
 }
 
 /** A clock a test moves by hand. */
-export function manualClock(start = Date.parse('2030-01-01T00:00:00Z')): { now: () => Date; advance: (ms: number) => void } {
+export function manualClock(start = Date.parse('2030-01-01T00:00:00Z')): {
+  now: () => Date;
+  advance: (ms: number) => void;
+} {
   let current = start;
-  return { now: () => new Date(current), advance: (ms) => { current += ms; } };
+  return {
+    now: () => new Date(current),
+    advance: (ms) => {
+      current += ms;
+    },
+  };
 }

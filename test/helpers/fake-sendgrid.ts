@@ -53,10 +53,17 @@ export function fakeSendGridKey(label: string): string {
 export const ACCEPTED: FakeReply = { status: 202, headers: { 'x-message-id': 'fake-message-id' } };
 
 /** SendGrid's JSON error shape. */
-export function sendGridErrors(status: number, ...messages: Array<string | { message: string; field: string }>): FakeReply {
+export function sendGridErrors(
+  status: number,
+  ...messages: Array<string | { message: string; field: string }>
+): FakeReply {
   return {
     status,
-    body: { errors: messages.map((m) => (typeof m === 'string' ? { message: m, field: null, help: null } : { ...m, help: null })) },
+    body: {
+      errors: messages.map((m) =>
+        typeof m === 'string' ? { message: m, field: null, help: null } : { ...m, help: null },
+      ),
+    },
   };
 }
 
@@ -72,7 +79,13 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, raw, body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        raw,
+        body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {},
+      });
       for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
         waiters.splice(waiters.indexOf(waiter), 1);
         waiter.resolve();
@@ -81,8 +94,12 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
       const answer = (): void => {
         held.delete(answer);
         if (res.destroyed) return;
-        const body = reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
-        res.writeHead(reply.status, { ...(body && typeof reply.body !== 'string' ? { 'content-type': 'application/json' } : {}), ...reply.headers });
+        const body =
+          reply.body === undefined ? '' : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
+        res.writeHead(reply.status, {
+          ...(body && typeof reply.body !== 'string' ? { 'content-type': 'application/json' } : {}),
+          ...reply.headers,
+        });
         res.end(body);
       };
       if (reply.delayMs === undefined) return answer();
@@ -106,7 +123,8 @@ export async function startFakeSendGrid(): Promise<FakeSendGrid> {
     reply: (...replies) => {
       queue.push(...replies);
     },
-    received: (count) => (requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve }))),
+    received: (count) =>
+      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
     release: () => {
       for (const answer of [...held]) answer();
     },

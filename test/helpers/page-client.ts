@@ -38,7 +38,11 @@ export class PageClient {
   submit(page: Page, fields: Record<string, string>, headers: Record<string, string> = {}): Promise<Page> {
     const form = page.doc.querySelector('form');
     if (!form) throw new Error(`no form on the page: ${page.html.slice(0, 300)}`);
-    const hidden = Object.fromEntries(form.querySelectorAll('input[type=hidden]').map((input) => [input.getAttribute('name')!, input.getAttribute('value') ?? '']));
+    const hidden = Object.fromEntries(
+      form
+        .querySelectorAll('input[type=hidden]')
+        .map((input) => [input.getAttribute('name')!, input.getAttribute('value') ?? '']),
+    );
     const action = new URL(form.getAttribute('action') ?? '', `${this.origin}${page.url}`);
     return this.post(`${action.pathname}${action.search}`, { ...hidden, ...fields }, headers);
   }
@@ -57,7 +61,13 @@ export class PageClient {
       const eq = pair!.indexOf('=');
       this.cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
     }
-    return { status: response.status, headers: response.headers, html: response.text, doc: parse(response.text ?? ''), url };
+    return {
+      status: response.status,
+      headers: response.headers,
+      html: response.text,
+      doc: parse(response.text ?? ''),
+      url,
+    };
   }
 }
 
@@ -66,6 +76,8 @@ export function fieldError(page: Page, name: string): string | undefined {
   const input = page.doc.querySelector(`input[name="${name}"]`);
   if (!input) throw new Error(`no input ${name}`);
   const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
-  const error = ids.map((id) => page.doc.querySelector(`#${id}`)).find((element) => element?.classList.contains('field-error'));
+  const error = ids
+    .map((id) => page.doc.querySelector(`#${id}`))
+    .find((element) => element?.classList.contains('field-error'));
   return error?.text.trim();
 }

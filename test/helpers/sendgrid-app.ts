@@ -3,7 +3,14 @@
  * pointed at a fake SendGrid, an in-memory user list and a recorded event log.
  */
 import express from 'express';
-import { passwordReset, type PasswordResetEvent, type PasswordResetOptions, type PasswordResetRouter, type SendGridOptions, type User } from '../../lib';
+import {
+  passwordReset,
+  type PasswordResetEvent,
+  type PasswordResetOptions,
+  type PasswordResetRouter,
+  type SendGridOptions,
+  type User,
+} from '../../lib';
 import { fakeSendGridKey, type FakeSendGrid } from './fake-sendgrid';
 
 // Made up, but of SendGrid's shape: "SG." + 22 + "." + 43 base64url characters.
@@ -37,7 +44,13 @@ export function buildApp(
       },
     },
     resetUrl: RESET_URL,
-    sendgrid: { apiKey: API_KEY, from: 'Acme <no-reply@acme.example>', baseUrl: fake.url, retryDelayMs: 1, ...sendgrid },
+    sendgrid: {
+      apiKey: API_KEY,
+      from: 'Acme <no-reply@acme.example>',
+      baseUrl: fake.url,
+      retryDelayMs: 1,
+      ...sendgrid,
+    },
     emails: { appName: 'Acme' },
     rateLimit: false,
     bcryptRounds: 4,

@@ -7,7 +7,18 @@
  * these tests, but the Go module proxy is reachable wherever Go is installed.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,8 +33,9 @@ const MODULE = `github.com/FerretDB/FerretDB@${FERRETDB_VERSION}`;
  * Where the built binary is kept between runs (removed with node_modules).
  * `EPR_FERRETDB_CACHE_DIR` points elsewhere, e.g. an empty directory to try the build.
  */
-export const FERRETDB_CACHE_DIR = process.env.EPR_FERRETDB_CACHE_DIR
-  ?? resolve(__dirname, '..', '..', 'node_modules', '.cache', 'ferretdb', FERRETDB_VERSION);
+export const FERRETDB_CACHE_DIR =
+  process.env.EPR_FERRETDB_CACHE_DIR ??
+  resolve(__dirname, '..', '..', 'node_modules', '.cache', 'ferretdb', FERRETDB_VERSION);
 
 function log(message: string): void {
   process.stderr.write(`[ferretdb] ${message}\n`);
@@ -53,8 +65,12 @@ export async function ensureFerretDb(cacheDir: string = FERRETDB_CACHE_DIR): Pro
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'epr-ferretdb-build-'));
   try {
-    // `go install ...@version` fails where the proxy refuses its deprecation lookup, so build the downloaded module in place.
-    const { stdout } = await run('go', ['mod', 'download', '-json', MODULE], { cwd: work, maxBuffer: 16 * 1024 * 1024 });
+    // `go install ...@version` fails where the proxy refuses its deprecation lookup, so build the downloaded module in
+    // place.
+    const { stdout } = await run('go', ['mod', 'download', '-json', MODULE], {
+      cwd: work,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     const moduleDir = (JSON.parse(stdout) as { Dir?: string }).Dir;
     if (!moduleDir) throw new Error(`go mod download did not report a directory for ${MODULE}`);
     const source = join(work, 'src');
@@ -63,7 +79,10 @@ export async function ensureFerretDb(cacheDir: string = FERRETDB_CACHE_DIR): Pro
     // Release builds get version.txt from FerretDB's build tooling; without it the binary panics at start.
     writeFileSync(join(source, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
     const built = join(work, 'ferretdb');
-    await run('go', ['build', '-buildvcs=false', '-o', built, './cmd/ferretdb'], { cwd: source, maxBuffer: 64 * 1024 * 1024 });
+    await run('go', ['build', '-buildvcs=false', '-o', built, './cmd/ferretdb'], {
+      cwd: source,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     mkdirSync(cacheDir, { recursive: true });
     // Rename last, so a concurrent run never sees a half-written binary.
     const staged = join(cacheDir, `ferretdb.${process.pid}.tmp`);
@@ -72,7 +91,12 @@ export async function ensureFerretDb(cacheDir: string = FERRETDB_CACHE_DIR): Pro
     renameSync(staged, binary);
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr;
-    throw new Error(`building FerretDB failed: ${(error as Error).message}${stderr ? `\n${stderr.slice(-2000)}` : ''}`);
+    throw new Error(
+      `building FerretDB failed: ${(error as Error).message}${stderr ? `\n${stderr.slice(-2000)}` : ''}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -88,7 +112,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -128,15 +154,19 @@ export async function startFerretDb(binary: string, options: { port?: number } =
     if (child && child.exitCode === null && child.signalCode === null) return;
     let stderr = '';
     let exited: string | undefined;
-    const proc = spawn(binary, [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dataDir}/`,
-      `--state-dir=${dataDir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--debug-addr=-',
-      '--telemetry=disable',
-      '--log-level=error',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(
+      binary,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dataDir}/`,
+        `--state-dir=${dataDir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=error',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     proc.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });

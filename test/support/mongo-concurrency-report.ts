@@ -31,28 +31,42 @@ async function main(): Promise<void> {
     server = await startFerretDb(await ensureFerretDb());
     uri = server.uri;
   }
-  const connection = await mongoose.createConnection(uri, { dbName: `epr_concurrency_report_${randomBytes(4).toString('hex')}` }).asPromise();
+  const connection = await mongoose
+    .createConnection(uri, { dbName: `epr_concurrency_report_${randomBytes(4).toString('hex')}` })
+    .asPromise();
   const hello = await connection.db!.admin().command({ buildInfo: 1 });
-  process.stdout.write(`server: ${server ? `FerretDB ${String(hello.ferretdbVersion ?? hello.version)} (SQLite)` : `MONGODB_URI (version ${String(hello.version)})`}; ${TRIALS} trials each\n\n`);
+  process.stdout.write(
+    `server: ${server ? `FerretDB ${String(hello.ferretdbVersion ?? hello.version)} (SQLite)` : `MONGODB_URI (version ${String(hello.version)})`}; ${TRIALS} trials each\n\n`,
+  );
   const store = new MongoTokenStore({ connection, logger: false });
   const future = (): Date => new Date(Date.now() + 600_000);
 
   try {
     await trials('MongoTokenStore.claim: winners of 50 parallel claims of one token', async (trial) => {
-      await store.save({ tokenHash: `claim-${trial}`, userId: `claim-user-${trial}`, email: 'a@example.com', createdAt: new Date(), expiresAt: future() });
+      await store.save({
+        tokenHash: `claim-${trial}`,
+        userId: `claim-user-${trial}`,
+        email: 'a@example.com',
+        createdAt: new Date(),
+        expiresAt: future(),
+      });
       const won = await Promise.all(Array.from({ length: 50 }, () => store.claim(`claim-${trial}`)));
       return won.filter(Boolean).length;
     });
 
     await trials('MongoTokenStore.takeAttempt: slots of 50 parallel takes, limit 5', async (trial) => {
-      const slots = await Promise.all(Array.from({ length: 50 }, () => store.takeAttempt(`code:take-${trial}`, 5, future())));
+      const slots = await Promise.all(
+        Array.from({ length: 50 }, () => store.takeAttempt(`code:take-${trial}`, 5, future())),
+      );
       return slots.filter((slot) => slot !== null).length;
     });
 
     const User = connection.model('ReportUser', new Schema({ email: String, passwordHash: String }));
     const mailer = new OutboxMailer({ logger: false });
     const events: PasswordResetEvent[] = [];
-    const users = await User.create(Array.from({ length: TRIALS }, (_, i) => ({ email: `user${i}@example.com`, passwordHash: 'x' })));
+    const users = await User.create(
+      Array.from({ length: TRIALS }, (_, i) => ({ email: `user${i}@example.com`, passwordHash: 'x' })),
+    );
     const router = passwordReset({
       users: {
         findByEmail: async (email) => {
@@ -68,7 +82,11 @@ async function main(): Promise<void> {
       bcryptRounds: 4,
       rateLimit: false,
       logger: false,
-      hooks: { onEvent: (event) => { events.push(event); } },
+      hooks: {
+        onEvent: (event) => {
+          events.push(event);
+        },
+      },
     });
     const app = express().use('/auth', router);
     await trials('router: wrong codes counted of 50 parallel /verify, maxAttempts 5', async (trial) => {
@@ -77,7 +95,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < 200 && !mailer.last(email); i += 1) await new Promise((wake) => setTimeout(wake, 10));
       const wrong = mailer.last(email)!.data.code === '000000' ? '111111' : '000000';
       events.length = 0;
-      await Promise.all(Array.from({ length: 50 }, () => request(app).post('/auth/verify').send({ email, code: wrong })));
+      await Promise.all(
+        Array.from({ length: 50 }, () => request(app).post('/auth/verify').send({ email, code: wrong })),
+      );
       return events.filter((event) => event.type === 'verify.failed' && event.reason === 'wrong_code').length;
     });
     await router.close();
@@ -87,11 +107,17 @@ async function main(): Promise<void> {
     await trials('MongoRateLimitStore.increment: hits counted of 100 parallel increments', async (trial) => {
       await Promise.all(Array.from({ length: 100 }, () => hits.increment(`ip-${trial}`)));
       const counted = (await hits.get(`ip-${trial}`))?.totalHits ?? 0;
-      // Counting scans on FerretDB/SQLite (only _id lookups are indexed there): keep the collection small between trials.
+      // Counting scans on FerretDB/SQLite (only _id lookups are indexed there): keep the collection small between
+      // trials.
       await hits.resetKey(`ip-${trial}`);
       return counted;
     });
-    const limited = new MongoRateLimitStore({ connection, collection: 'report_hits', prefix: 'limited:', logger: false });
+    const limited = new MongoRateLimitStore({
+      connection,
+      collection: 'report_hits',
+      prefix: 'limited:',
+      logger: false,
+    });
     limited.init({ windowMs: 600_000, limit: 5 } as never);
     await trials('MongoRateLimitStore.increment, limit 5: of 50 parallel hits within the limit', async (trial) => {
       const results = await Promise.all(Array.from({ length: 50 }, () => limited.increment(`ip-${trial}`)));
@@ -109,11 +135,15 @@ async function main(): Promise<void> {
     });
     await trials('updateOne {n < 5} $inc: winners of 50 parallel (a capped counter, should be 5)', async (trial) => {
       await naive.insertOne({ k: `cap-${trial}`, n: 0 });
-      const won = await Promise.all(Array.from({ length: 50 }, () => naive.updateOne({ k: `cap-${trial}`, n: { $lt: 5 } }, { $inc: { n: 1 } })));
+      const won = await Promise.all(
+        Array.from({ length: 50 }, () => naive.updateOne({ k: `cap-${trial}`, n: { $lt: 5 } }, { $inc: { n: 1 } })),
+      );
       return won.filter((result) => result.modifiedCount === 1).length;
     });
     await trials('$inc upsert: count after 100 parallel increments', async (trial) => {
-      await Promise.all(Array.from({ length: 100 }, () => naive.updateOne({ k: `inc-${trial}` }, { $inc: { n: 1 } }, { upsert: true })));
+      await Promise.all(
+        Array.from({ length: 100 }, () => naive.updateOne({ k: `inc-${trial}` }, { $inc: { n: 1 } }, { upsert: true })),
+      );
       const docs = await naive.find({ k: `inc-${trial}` }).toArray();
       return docs.reduce((sum, doc) => sum + (doc.n as number), 0);
     });

@@ -12,15 +12,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { inCi } from './ci';
 import { ensureFerretDb, FERRETDB_CACHE_DIR, startFerretDb, type FerretDbServer } from './ferretdb';
 
 /** Shared with the teardown, which jest runs in the same process. */
 const shared = globalThis as { __EPR_FERRETDB__?: FerretDbServer };
-
-function inCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
 
 function shout(lines: string[]): void {
   const bar = '!'.repeat(78);
@@ -47,7 +43,7 @@ export default async function mongoGlobalSetup(): Promise<void> {
     process.env.TEST_FERRETDB_BIN = binary;
   } catch (error) {
     const reason = (error as Error).message;
-    if (inCi()) throw new Error(`No MongoDB server for the tests (CI=${process.env.CI}): ${reason}`);
+    if (inCi()) throw new Error(`No MongoDB server for the tests (CI=${process.env.CI}): ${reason}`, { cause: error });
     process.env.TEST_MONGODB_SKIP = reason;
     shout([
       'MongoDB SUITES SKIPPED: no MongoDB server available.',

@@ -76,26 +76,27 @@ async function startOutageProxy(target: string): Promise<RestartableServer> {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
 
-  const start = (): Promise<void> => new Promise((listening, reject) => {
-    if (server) return listening();
-    const proxy = createServer((client) => {
-      const upstream = connect(upstreamPort, upstreamHost);
-      for (const socket of [client, upstream]) {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
+  const start = (): Promise<void> =>
+    new Promise((listening, reject) => {
+      if (server) return listening();
+      const proxy = createServer((client) => {
+        const upstream = connect(upstreamPort, upstreamHost);
+        for (const socket of [client, upstream]) {
+          sockets.add(socket);
+          socket.on('close', () => sockets.delete(socket));
+          socket.on('error', () => {
+            client.destroy();
+            upstream.destroy();
+          });
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      proxy.once('error', reject);
+      proxy.listen(port, '127.0.0.1', () => {
+        server = proxy;
+        listening();
+      });
     });
-    proxy.once('error', reject);
-    proxy.listen(port, '127.0.0.1', () => {
-      server = proxy;
-      listening();
-    });
-  });
   const stop = async (): Promise<void> => {
     const proxy = server;
     server = undefined;

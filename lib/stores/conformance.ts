@@ -1,0 +1,224 @@
+/**
+ * The `TokenStore` conformance suite, for authors of stores (Redis, SQL, ...):
+ * what the router relies on, including the races (single-use claims, bounded
+ * attempt slots) decided under concurrency. Framework-free: each case is a name
+ * and an async function that throws (`node:assert`) when the store is wrong, so
+ * it runs under jest, vitest, mocha or `node:test` alike:
+ *
+ * ```ts
+ * import { tokenStoreConformance } from 'express-password-reset/testing';
+ * for (const { name, run } of tokenStoreConformance({ createSubject })) test(name, run);
+ * ```
+ */
+import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from './token-store';
+
+/** A store under test, with control over its clock. */
+export interface TokenStoreSubject {
+  /** A fresh, empty store (a new collection or key prefix per case keeps cases independent). */
+  store: TokenStore;
+  /** Moves the store's clock forward by `ms` (give the store a clock option such as `now: () => Date.now() + offset`). */
+  advance(ms: number): void;
+  /** Whatever the store does to drop long-expired tokens (its timer's work), run now. */
+  purge(): Promise<void>;
+}
+
+/** Options of {@link tokenStoreConformance}. */
+export interface TokenStoreConformanceOptions {
+  /** Builds the subject of one case; the case closes the store when it ends. */
+  createSubject(): Promise<TokenStoreSubject>;
+  /** How long the store keeps a token past its expiry. @default 3600000 (1 hour, the bundled stores' default) */
+  expiredRetentionMs?: number;
+}
+
+/** One case of the suite. */
+export interface ConformanceCase {
+  name: string;
+  run(): Promise<void>;
+}
+
+type CaseBody = (store: TokenStore, subject: TokenStoreSubject, record: RecordMaker, clock: number) => Promise<void>;
+type RecordMaker = (overrides?: Partial<TokenRecord>) => TokenRecord;
+
+function randomHash(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** The cases, each with a fresh store from `createSubject` (closed afterwards, also when the case fails). */
+export function tokenStoreConformance(options: TokenStoreConformanceOptions): ConformanceCase[] {
+  const retentionMs = options.expiredRetentionMs ?? DEFAULT_EXPIRED_RETENTION_MS;
+  const cases: [string, CaseBody][] = [
+    [
+      'find returns a saved token with every field, and null for an unknown hash',
+      async (store, _subject, record) => {
+        const saved = record({ codeHash: randomHash(), codeSalt: 'ab'.repeat(16) });
+        await store.save(saved);
+        deepStrictEqual(await store.find(saved.tokenHash), saved);
+        strictEqual(await store.find(randomHash()), null);
+      },
+    ],
+    [
+      'a token without a code comes back without code fields',
+      async (store, _subject, record) => {
+        const saved = record();
+        await store.save(saved);
+        const found = await store.find(saved.tokenHash);
+        deepStrictEqual(found, saved);
+        ok(!('codeHash' in found), 'a token saved without a code has no codeHash');
+      },
+    ],
+    [
+      'findByUser returns the newest token of the user, null for a user without one',
+      async (store, _subject, record, clock) => {
+        const first = record({ createdAt: new Date(clock - 1000) });
+        const other = record({ userId: 'user-2', createdAt: new Date(clock + 5) });
+        await store.save(first);
+        await store.save(other);
+        deepStrictEqual(await store.findByUser('user-1'), first);
+        strictEqual(await store.findByUser('nobody'), null);
+      },
+    ],
+    [
+      'saving a token supersedes the older tokens of the same user only',
+      async (store, _subject, record, clock) => {
+        const old = record({ createdAt: new Date(clock - 1000) });
+        const otherUser = record({ userId: 'user-2' });
+        const fresh = record();
+        await store.save(old);
+        await store.save(otherUser);
+        await store.save(fresh);
+        strictEqual(await store.find(old.tokenHash), null);
+        deepStrictEqual(await store.find(fresh.tokenHash), fresh);
+        deepStrictEqual(await store.findByUser('user-1'), fresh);
+        deepStrictEqual(await store.find(otherUser.tokenHash), otherUser);
+      },
+    ],
+    [
+      'claim succeeds once, then the token is gone',
+      async (store, _subject, record) => {
+        const saved = record();
+        await store.save(saved);
+        strictEqual(await store.claim(saved.tokenHash), true);
+        strictEqual(await store.claim(saved.tokenHash), false);
+        strictEqual(await store.find(saved.tokenHash), null);
+        strictEqual(await store.findByUser('user-1'), null);
+        strictEqual(await store.claim(randomHash()), false);
+      },
+    ],
+    [
+      'an expired token is still found (so it can be told apart from an invalid one) until purged after the retention',
+      async (store, subject, record, clock) => {
+        const saved = record({ expiresAt: new Date(clock + 1000) });
+        await store.save(saved);
+        subject.advance(2000);
+        const found = await store.find(saved.tokenHash);
+        ok(found !== null && found.expiresAt.getTime() < clock + 2000, 'an expired token is found until purged');
+        subject.advance(retentionMs);
+        await subject.purge();
+        strictEqual(await store.find(saved.tokenHash), null);
+        strictEqual(await store.findByUser('user-1'), null);
+        strictEqual(await store.claim(saved.tokenHash), false);
+      },
+    ],
+    [
+      'revokeUser removes the tokens of that user and no other',
+      async (store, _subject, record) => {
+        const mine = record();
+        const theirs = record({ userId: 'user-2' });
+        await store.save(mine);
+        await store.save(theirs);
+        await store.revokeUser('user-1');
+        strictEqual(await store.find(mine.tokenHash), null);
+        strictEqual(await store.findByUser('user-1'), null);
+        deepStrictEqual(await store.find(theirs.tokenHash), theirs);
+        await store.revokeUser('nobody');
+      },
+    ],
+    [
+      'attempt slots: limit slots per key, given back by release, all freed by clear, keys independent',
+      async (store, _subject, _record, clock) => {
+        const until = new Date(clock + 60_000);
+        strictEqual(await store.takeAttempt('code:a', 3, until), 1);
+        strictEqual(await store.takeAttempt('code:a', 3, until), 2);
+        strictEqual(await store.takeAttempt('code:a', 3, until), 3);
+        strictEqual(await store.takeAttempt('code:a', 3, until), null);
+        strictEqual(await store.takeAttempt('code:b', 3, until), 1);
+
+        await store.releaseAttempt('code:a', 3);
+        strictEqual(await store.takeAttempt('code:a', 3, until), 3);
+        strictEqual(await store.takeAttempt('code:a', 3, until), null);
+
+        await store.clearAttempts('code:a');
+        strictEqual(await store.takeAttempt('code:a', 3, until), 1);
+        strictEqual(await store.takeAttempt('code:b', 3, until), 2);
+      },
+    ],
+    [
+      'attempt slots expire, and issuing a new token does not free them',
+      async (store, subject, record, clock) => {
+        const until = new Date(clock + 10_000);
+        for (let i = 0; i < 2; i += 1) await store.takeAttempt('code:user-1', 2, until);
+        await store.save(record());
+        strictEqual(await store.takeAttempt('code:user-1', 2, until), null);
+        subject.advance(10_001);
+        strictEqual(await store.takeAttempt('code:user-1', 2, new Date(clock + 20_000)), 1);
+      },
+    ],
+    [
+      'of 50 parallel claims of one token exactly one succeeds',
+      async (store, _subject, record) => {
+        const saved = record();
+        await store.save(saved);
+        const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(saved.tokenHash)));
+        strictEqual(results.filter(Boolean).length, 1);
+      },
+    ],
+    [
+      'of 50 parallel takeAttempt calls with limit 5 exactly 5 get a slot, each slot once',
+      async (store, _subject, _record, clock) => {
+        const until = new Date(clock + 60_000);
+        const slots = await Promise.all(Array.from({ length: 50 }, () => store.takeAttempt('code:race', 5, until)));
+        const taken = slots.filter((slot): slot is number => slot !== null);
+        deepStrictEqual(
+          taken.sort((a, b) => a - b),
+          [1, 2, 3, 4, 5],
+        );
+      },
+    ],
+    [
+      'of 10 parallel saves for one user exactly the newest token survives',
+      async (store, _subject, record, clock) => {
+        const records = Array.from({ length: 10 }, (_, i) => record({ createdAt: new Date(clock + i) }));
+        await Promise.all(records.map((r) => store.save(r)));
+        const found = await Promise.all(records.map((r) => store.find(r.tokenHash)));
+        deepStrictEqual(
+          found.filter((r) => r !== null),
+          [records[9]],
+        );
+        deepStrictEqual(await store.findByUser('user-1'), records[9]);
+      },
+    ],
+  ];
+
+  return cases.map(([name, body]) => ({
+    name,
+    run: async () => {
+      const subject = await options.createSubject();
+      const clock = Date.now();
+      const record: RecordMaker = (overrides = {}) => ({
+        tokenHash: randomHash(),
+        userId: 'user-1',
+        email: 'ada@example.com',
+        createdAt: new Date(clock),
+        expiresAt: new Date(clock + 30 * 60_000),
+        ...overrides,
+      });
+      try {
+        await body(subject.store, subject, record, clock);
+      } finally {
+        await subject.store.close();
+      }
+    },
+  }));
+}
