@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 3: with `code: { enabled: true }` the email also carries a
+ * README guarantee 3: with `code: { enabled: true }` the email also carries a
  * numeric code; codes are stored hashed, allow `maxAttempts` wrong guesses per
  * user and then stop working, and a new code does not reset that count.
  */

@@ -1,7 +1,7 @@
 /**
- * SPEC guarantee 6 and the error shape: every body is validated strictly (a
+ * README guarantee 6 and the error shape: every body is validated strictly (a
  * non-string where a string belongs is a 400, never a query), parse problems
- * get their own codes, and every answer is JSON in SPEC's shape with
+ * get their own codes, and every answer is JSON in the documented error shape with
  * `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
  */
 import express from 'express';
@@ -14,7 +14,7 @@ afterEach(async () => {
   t = undefined;
 });
 
-/** Asserts SPEC's error shape, the security headers, and that nothing looks like HTML or a stack trace. */
+/** Asserts the documented error shape, the security headers, and that nothing looks like HTML or a stack trace. */
 function expectApiError(response: Response, status: number, code: string): void {
   expect({ status: response.status, code: response.body?.error?.code }).toEqual({ status, code });
   expect(response.headers['content-type']).toMatch(/^application\/json/);

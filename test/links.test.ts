@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 4: the emailed link is built from `resetUrl` only, never from
+ * README guarantee 4: the emailed link is built from `resetUrl` only, never from
  * the request's `Host` or forwarding headers.
  */
 import { ADA, RESET_URL, createApp, tokenOf, type TestApp } from './helpers/create-app';

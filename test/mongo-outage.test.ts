@@ -1,5 +1,5 @@
 /**
- * The database goes away and comes back: the router answers 503 in SPEC's
+ * The database goes away and comes back: the router answers 503 in the documented
  * shape without hanging (and /forgot its uniform 202), then the same app
  * recovers, and the token issued before the outage still works.
  * The test stops a server of its own, so suites sharing the main server are not disturbed.

@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 8: two independent app instances (own connection, own router,
+ * README guarantee 8: two independent app instances (own connection, own router,
  * own stores) on one database behave as one. A token issued by one is consumed
  * by the other exactly once under concurrency, wrong codes and rate limits are
  * counted across both, and restarting one loses nothing.

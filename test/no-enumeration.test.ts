@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 1: `/forgot` answers the same for every well-formed address,
+ * README guarantee 1: `/forgot` answers the same for every well-formed address,
  * and nothing that depends on the account happens before that answer.
  */
 import type { Response } from 'supertest';

@@ -68,7 +68,7 @@ function occurrences(haystack: string, needle: string): number {
 }
 
 describe('pages off (the default)', () => {
-  test('no GET pages, and a form post stays 415 as SPEC says', async () => {
+  test('no GET pages, and a form post stays 415 as the README documents', async () => {
     const app = await createApp();
     open.push(app);
     const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -404,7 +404,7 @@ describe('cross-site posts are refused', () => {
 });
 
 describe('JSON clients are not affected by pages', () => {
-  test('JSON requests get SPEC answers with no page headers; forms to /verify stay 415', async () => {
+  test('JSON requests get the documented answers with no page headers; forms to /verify stay 415', async () => {
     const app = await pagesApp();
     const forgot = await app.post('/forgot', { email: ADA.email });
     expect(forgot.status).toBe(202);

@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 5 and the `password` options: the policy is checked on the
+ * README guarantee 5 and the `password` options: the policy is checked on the
  * NFKC form before the token is consumed, a rejected password leaves the link
  * usable, `details` name the rule, and nothing is ever truncated.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 7: tokens, codes and passwords (and the links that carry
+ * README guarantee 7: tokens, codes and passwords (and the links that carry
  * tokens) never appear in logs, console output or events, whatever happens:
  * success, refusals, failing dependencies, failing hooks.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC guarantee 2: tokens are 256-bit base64url, stored only as SHA-256
+ * README guarantee 2: tokens are 256-bit base64url, stored only as SHA-256
  * hashes, work once (also under concurrency), expire, are superseded by a
  * newer request, and all die with a successful reset or `revokeTokens`.
  */

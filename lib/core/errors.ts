@@ -3,7 +3,7 @@
  * answers with; `OptionsError` is thrown once, at construction, for a bad option.
  */
 
-/** Every `error.code` the HTTP API can answer with (SPEC). */
+/** Every `error.code` the HTTP API can answer with (see the README's HTTP API). */
 export type ErrorCode =
   | 'VALIDATION_FAILED'
   | 'MALFORMED_JSON'
@@ -53,7 +53,10 @@ const MESSAGE: Record<ErrorCode, string> = {
   INTERNAL_ERROR: 'Something went wrong. Please try again later.',
 };
 
-/** An error the API answers with, in SPEC's shape `{ success: false, error: { code, message, details? } }`. */
+/**
+ * An error the API answers with, in the documented error shape `{ success: false, error: { code, message, details? }
+ * }`.
+ */
 export class PasswordResetError extends Error {
   readonly code: ErrorCode;
   readonly status: number;

@@ -28,7 +28,7 @@ export function sendJson(res: Response, status: number, json: string): void {
   sendBody(res, status, 'application/json; charset=utf-8', json);
 }
 
-/** Writes an error in SPEC's shape, unless a response already started. */
+/** Writes an error in the documented error shape, unless a response already started. */
 export function sendError(res: Response, error: PasswordResetError): void {
   if (res.headersSent) return;
   sendJson(res, error.status, JSON.stringify(error));

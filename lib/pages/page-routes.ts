@@ -296,7 +296,7 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   // ---- middleware --------------------------------------------------------
 
-  /** JSON (and anything else that is not a form) goes on to the API, exactly as SPEC says. */
+  /** JSON (and anything else that is not a form) goes on to the API, exactly as the README documents. */
   const formsOnly: RequestHandler = (req, _res, next) => next(isFormPost(req) ? undefined : 'router');
 
   const sameSite =

@@ -18,7 +18,9 @@ import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from 
 export interface TokenStoreSubject {
   /** A fresh, empty store (a new collection or key prefix per case keeps cases independent). */
   store: TokenStore;
-  /** Moves the store's clock forward by `ms` (give the store a clock option such as `now: () => Date.now() + offset`). */
+  /**
+   * Moves the store's clock forward by `ms` (give the store a clock option such as `now: () => Date.now() + offset`).
+   */
   advance(ms: number): void;
   /** Whatever the store does to drop long-expired tokens (its timer's work), run now. */
   purge(): Promise<void>;
