@@ -76,6 +76,11 @@ export interface EndpointDefinition<Body> {
 const FORGOT_ANSWER: EndpointAnswer = { status: 202, json: JSON.stringify(FORGOT_RESPONSE) };
 const RESET_ANSWER: EndpointAnswer = { status: 200, json: JSON.stringify({ success: true }) };
 const FIFTEEN_MINUTES = 15 * 60_000;
+
+// The errors every endpoint shares, in the order the OpenAPI document lists them.
+const REQUEST_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON'] as const;
+const TOKEN_ERRORS = ['TOKEN_INVALID', 'TOKEN_EXPIRED'] as const;
+const BODY_ERRORS = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
 const TOKEN_EXAMPLE = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
 
 /** `{ token }`, and with the code flow on `{ email, code }`, each with `extra` fields. */
@@ -100,14 +105,7 @@ const forgot: EndpointDefinition<ForgotBody> = {
   path: '/forgot',
   successStatus: 202,
   // No 503 here: /forgot answers before it touches any store.
-  errors: [
-    'VALIDATION_FAILED',
-    'MALFORMED_JSON',
-    'PAYLOAD_TOO_LARGE',
-    'UNSUPPORTED_MEDIA_TYPE',
-    'RATE_LIMITED',
-    'INTERNAL_ERROR',
-  ],
+  errors: [...REQUEST_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'INTERNAL_ERROR'],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 50 },
   schema: forgotSchema,
   docs: {
@@ -137,17 +135,7 @@ const forgot: EndpointDefinition<ForgotBody> = {
 const verify: EndpointDefinition<VerifyBody> = {
   path: '/verify',
   successStatus: 200,
-  errors: [
-    'VALIDATION_FAILED',
-    'MALFORMED_JSON',
-    'TOKEN_INVALID',
-    'TOKEN_EXPIRED',
-    'PAYLOAD_TOO_LARGE',
-    'UNSUPPORTED_MEDIA_TYPE',
-    'RATE_LIMITED',
-    'SERVICE_UNAVAILABLE',
-    'INTERNAL_ERROR',
-  ],
+  errors: [...REQUEST_ERRORS, ...TOKEN_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 100 },
   schema: verifySchema,
   docs: {
@@ -181,12 +169,9 @@ const reset: EndpointDefinition<ResetBody> = {
   path: '/reset',
   successStatus: 200,
   errors: [
-    'VALIDATION_FAILED',
-    'MALFORMED_JSON',
-    'TOKEN_INVALID',
-    'TOKEN_EXPIRED',
-    'PAYLOAD_TOO_LARGE',
-    'UNSUPPORTED_MEDIA_TYPE',
+    ...REQUEST_ERRORS,
+    ...TOKEN_ERRORS,
+    ...BODY_ERRORS,
     'PASSWORD_REJECTED',
     'RATE_LIMITED',
     'SERVICE_UNAVAILABLE',

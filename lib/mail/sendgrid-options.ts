@@ -3,7 +3,7 @@
  * turned into the values a send uses.
  */
 import { OptionsError, describeValue } from '../core/errors';
-import { checkBoolean, checkInteger, checkObject, checkString, invalidOption } from '../options/checks';
+import { checkBoolean, checkHttpUrl, checkInteger, checkObject, checkString, invalidOption } from '../options/checks';
 import type { SendGridOptions } from '../options/types';
 import { EMAIL_KINDS, type EmailKind } from './mailer';
 
@@ -130,17 +130,7 @@ function checkCategories(value: unknown): string[] | undefined {
 function checkBaseUrl(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   checkString('sendgrid.baseUrl', value);
-  let url: URL;
-  try {
-    url = new URL(value as string);
-  } catch {
-    invalidOption(
-      'sendgrid.baseUrl',
-      `must be an absolute http(s) URL such as 'http://127.0.0.1:8025', got "${value as string}"`,
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    invalidOption('sendgrid.baseUrl', `must use http or https, got "${url.protocol}"`);
+  const url = checkHttpUrl('sendgrid.baseUrl', value as string, 'http://127.0.0.1:8025');
   return url.origin + url.pathname.replace(/\/$/, '');
 }
 

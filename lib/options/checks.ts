@@ -72,3 +72,17 @@ export function checkImplements(option: string, value: unknown, methods: readonl
     if (typeof (value as PlainObject)[method] !== 'function') invalidOption(option, `must have a ${method}() method`);
   }
 }
+
+/** An absolute http(s) URL; returns it parsed. `example` shows what is meant in the message. */
+export function checkHttpUrl(option: string, value: string, example: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    invalidOption(option, `must be an absolute http(s) URL such as '${example}', got "${value}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    invalidOption(option, `must use http or https, got "${url.protocol}"`);
+  }
+  return url;
+}

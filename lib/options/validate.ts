@@ -11,6 +11,7 @@ import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
 import {
   checkBoolean,
   checkFunction,
+  checkHttpUrl,
   checkImplements,
   checkInteger,
   checkObject,
@@ -53,17 +54,7 @@ function checkResetUrl(value: unknown): void {
       'resetUrl',
       `must be an absolute http(s) URL or a function (token, user) => string, got ${describeValue(value)}`,
     );
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    invalidOption(
-      'resetUrl',
-      `must be an absolute http(s) URL such as 'https://app.example/reset-password', got "${value}"`,
-    );
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    invalidOption('resetUrl', `must use http or https, got "${url.protocol}"`);
+  checkHttpUrl('resetUrl', value, 'https://app.example/reset-password');
 }
 
 function checkLimit(option: string, value: unknown): void {

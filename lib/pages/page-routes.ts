@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { PasswordResetError, type ErrorCode, type ErrorDetail } from '../core/errors';
+import { PasswordResetError } from '../core/errors';
 import type { Credential, ResetFlow } from '../core/reset-flow';
 import { formBody, isFormPost } from '../http/body-parsing';
 import { ENDPOINTS, type RequestSchemas } from '../http/endpoints';
@@ -22,6 +22,7 @@ import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, closestLocale, type Locale, type
 import type { ResolvedOptions } from '../options/resolve';
 import type { PagesOptions } from '../options/types';
 import { CSRF_FIELD, isSameSitePost, issueCsrfValue } from './csrf';
+import { API_ERROR_TEXT, fieldMessage, ruleMessage } from './page-messages';
 import { PAGE_CSS, renderPage, type FieldView, type PageLayout, type PageView } from './page-render';
 
 /** What the pages need from the router that mounts them. */
@@ -47,9 +48,6 @@ interface PageContext {
 }
 
 type Fields = Record<string, string | undefined>;
-
-/** The built-in message the policy uses for `validate() === false`; an app's own string is shown as given. */
-const DEFAULT_CUSTOM_MESSAGE = 'This password is not allowed.';
 
 /**
  * No script at all; the one inline stylesheet allowed by its hash; forms may
@@ -82,6 +80,7 @@ export function pageRoutes(deps: PageDependencies): Router {
   const csp = contentSecurityPolicy(style, pages.successRedirect);
   const fixedLocale = pages.locale === undefined ? undefined : (closestLocale(pages.locale) ?? DEFAULT_LOCALE);
   const { minLength, maxLength } = config.policy;
+  const limits = { minLength, maxLength };
   const code = config.code;
   const parseForm = formBody();
   const router = express.Router();
@@ -236,22 +235,6 @@ export function pageRoutes(deps: PageDependencies): Router {
     send(res, status, ctx, { heading, errors, paragraphs, links: [requestNewLink(ctx)] });
   };
 
-  // ---- error texts -------------------------------------------------------
-
-  /** Localized text for a field that failed the request schema. */
-  const fieldMessage = (t: PageTexts, field: string, value: string | undefined): string => {
-    switch (field) {
-      case 'email':
-        return value ? t.errors.emailInvalid : t.errors.emailRequired;
-      case 'code':
-        return value ? t.errors.codeInvalid : t.errors.codeRequired;
-      case 'password':
-        return value ? t.errors.rules.maxLength(maxLength) : t.errors.passwordRequired;
-      default:
-        return t.errors.badRequest;
-    }
-  };
-
   /** Checks a form against the API's own Joi schema; returns localized messages per field. */
   const schemaErrors = (t: PageTexts, schema: RequestSchemas[keyof RequestSchemas], body: Fields): Fields => {
     try {
@@ -260,38 +243,9 @@ export function pageRoutes(deps: PageDependencies): Router {
     } catch (error) {
       if (!(error instanceof PasswordResetError) || !error.details) throw error;
       return Object.fromEntries(
-        error.details.map((detail) => [detail.field, fieldMessage(t, detail.field, body[detail.field])]),
+        error.details.map((detail) => [detail.field, fieldMessage(t, detail.field, body[detail.field], limits)]),
       );
     }
-  };
-
-  const ruleMessage = (t: PageTexts, detail: ErrorDetail): string => {
-    switch (detail.rule) {
-      case 'minLength':
-        return t.errors.rules.minLength(minLength);
-      case 'maxLength':
-        return t.errors.rules.maxLength(maxLength);
-      case 'maxBytes':
-        return t.errors.rules.maxBytes;
-      case 'common':
-        return t.errors.rules.common;
-      case 'strength':
-        return t.errors.rules.strength;
-      case 'breached':
-        return t.errors.rules.breached;
-      default:
-        return detail.message === DEFAULT_CUSTOM_MESSAGE ? t.errors.rules.custom : detail.message;
-    }
-  };
-
-  const API_ERROR_TEXT: Partial<Record<ErrorCode, (t: PageTexts) => string>> = {
-    RATE_LIMITED: (t) => t.errors.rateLimited,
-    SERVICE_UNAVAILABLE: (t) => t.errors.unavailable,
-    PAYLOAD_TOO_LARGE: (t) => t.errors.tooLarge,
-    FORBIDDEN: (t) => t.errors.forbidden,
-    VALIDATION_FAILED: (t) => t.errors.badRequest,
-    MALFORMED_JSON: (t) => t.errors.badRequest,
-    UNSUPPORTED_MEDIA_TYPE: (t) => t.errors.badRequest,
   };
 
   // ---- middleware --------------------------------------------------------
@@ -399,7 +353,9 @@ export function pageRoutes(deps: PageDependencies): Router {
         } catch (error) {
           if (!(error instanceof PasswordResetError)) throw error;
           if (error.code === 'PASSWORD_REJECTED')
-            return again(422, { password: (error.details ?? []).map((detail) => ruleMessage(t, detail)).join(' ') });
+            return again(422, {
+              password: (error.details ?? []).map((detail) => ruleMessage(t, detail, limits)).join(' '),
+            });
           if (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED') {
             const expired = error.code === 'TOKEN_EXPIRED';
             if (token === undefined)
