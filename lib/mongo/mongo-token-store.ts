@@ -90,7 +90,7 @@ const ATTEMPT_FIELDS = {
   expiresAt: { type: Date, required: true },
 };
 
-function toRecord(doc: TokenDocument): TokenRecord {
+function documentToRecord(doc: TokenDocument): TokenRecord {
   return {
     tokenHash: doc._id,
     userId: doc.userId,
@@ -212,7 +212,7 @@ export class MongoTokenStore implements TokenStore {
         .setOptions(this.op)
         .exec(),
     );
-    return doc ? toRecord(doc) : null;
+    return doc ? documentToRecord(doc) : null;
   }
 
   async findByUser(userId: string): Promise<TokenRecord | null> {
@@ -225,7 +225,7 @@ export class MongoTokenStore implements TokenStore {
         .setOptions(this.op)
         .exec(),
     );
-    return doc ? toRecord(doc) : null;
+    return doc ? documentToRecord(doc) : null;
   }
 
   async claim(tokenHash: string): Promise<boolean> {

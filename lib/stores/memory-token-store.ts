@@ -88,7 +88,7 @@ export class MemoryTokenStore implements TokenStore {
 
   async find(tokenHash: string): Promise<TokenRecord | null> {
     const entry = this.tokens.get(tokenHash);
-    return entry ? toRecord(tokenHash, entry) : null;
+    return entry ? entryToRecord(tokenHash, entry) : null;
   }
 
   async findByUser(userId: string): Promise<TokenRecord | null> {
@@ -159,7 +159,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 }
 
-function toRecord(tokenHash: string, entry: Entry): TokenRecord {
+function entryToRecord(tokenHash: string, entry: Entry): TokenRecord {
   return {
     tokenHash,
     userId: entry.userId,
