@@ -8,7 +8,8 @@ import express, { type Request, type Router } from 'express';
 import { BackgroundWork } from './core/background-work';
 import { EventSink, type Logger } from './core/events';
 import { ResetFlow } from './core/reset-flow';
-import { addJsonApi, apiErrorMapper } from './http/json-api';
+import { addApiErrorHandler, addJsonApi, addMethodGuards, apiErrorMapper } from './http/json-api';
+import { ENDPOINTS, ENDPOINT_NAMES } from './http/endpoints';
 import { openApiDocument } from './http/openapi';
 import { buildLimiters } from './http/rate-limits';
 import { securityHeaders, sendJson } from './http/responses';
@@ -71,6 +72,16 @@ function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
   router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
 }
 
+/** The methods the router answers on each of its paths (for `405` and `OPTIONS`). */
+function allowedMethods(config: ResolvedOptions): Map<string, string[]> {
+  const allowed = new Map<string, string[]>(ENDPOINT_NAMES.map((name) => [ENDPOINTS[name].path, ['POST']]));
+  if (config.pages) {
+    for (const path of [ENDPOINTS.forgot.path, ENDPOINTS.reset.path]) allowed.set(path, ['GET', 'HEAD', 'POST']);
+  }
+  if (config.openapi) allowed.set('/openapi.json', ['GET', 'HEAD']);
+  return allowed;
+}
+
 export function passwordReset(options: PasswordResetOptions): PasswordResetRouter {
   const config = resolveOptions(options);
   const { given, logger } = config;
@@ -109,7 +120,9 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
   if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, toApiError }));
   if (config.openapi) openApiRoute(router, config.code);
-  addJsonApi(router, { schemas: config.schemas, flow, limiters, toApiError });
+  addJsonApi(router, { schemas: config.schemas, flow, limiters });
+  addMethodGuards(router, allowedMethods(config));
+  addApiErrorHandler(router, toApiError);
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
   router.close = async () => {

@@ -109,6 +109,10 @@ describe.each(VERSIONS)('%s', (_name, expressModule) => {
     const health = await request(t.server).get('/health');
     expect(health.body).toEqual({ ok: true });
     expect(health.headers['cache-control']).toBeUndefined();
-    expect((await request(t.server).get(`${t.mountPath}/forgot`)).status).toBe(404);
+    expect((await request(t.server).get(`${t.mountPath}/other`)).status).toBe(404);
+    // The router's own paths answer other methods themselves: 405 with Allow.
+    const get = await request(t.server).get(`${t.mountPath}/forgot`);
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST, OPTIONS');
   });
 });

@@ -33,7 +33,9 @@ describeMongo('MongoRateLimitStore', () => {
   }
 
   test('100 parallel increments of one key are all counted', async () => {
-    const store = newStore({});
+    // A fixed clock: windows are aligned to the clock, and a run that straddles a window's end would start a new one.
+    const now = Date.now();
+    const store = newStore({}, { now: () => now });
     const results = await Promise.all(Array.from({ length: 100 }, () => store.increment('1.2.3.4')));
     const counts = results.map((r) => r.totalHits).sort((a, b) => a - b);
     // Each caller counts after its own insert, so the k-th stored hit sees at least k: no increment is lost.

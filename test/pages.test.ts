@@ -73,7 +73,10 @@ describe('pages off (the default)', () => {
     open.push(app);
     const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const client = new PageClient(origin);
-    expect((await client.get(`${BASE}/forgot`)).status).toBe(404);
+    // No page: a GET is another method on an API path, answered 405 with Allow (not the app's 404).
+    const get = await client.get(`${BASE}/forgot`);
+    expect(get.status).toBe(405);
+    expect(get.headers.allow).toBe('POST, OPTIONS');
     const post = await client.post(`${BASE}/forgot`, { email: ADA.email });
     expect(post.status).toBe(415);
     expect(JSON.parse(post.html)).toMatchObject({ success: false, error: { code: 'UNSUPPORTED_MEDIA_TYPE' } });

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
   | 'FORBIDDEN'
+  | 'METHOD_NOT_ALLOWED'
   | 'INTERNAL_ERROR';
 
 /** One entry of `error.details`: which field (or password rule) failed and why. */
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   RATE_LIMITED: 429,
   SERVICE_UNAVAILABLE: 503,
   FORBIDDEN: 403,
+  METHOD_NOT_ALLOWED: 405,
   INTERNAL_ERROR: 500,
 };
 
@@ -50,6 +52,7 @@ const MESSAGE: Record<ErrorCode, string> = {
   RATE_LIMITED: 'Too many requests. Please try again later.',
   SERVICE_UNAVAILABLE: 'The service is temporarily unavailable. Please try again later.',
   FORBIDDEN: 'This request was refused.',
+  METHOD_NOT_ALLOWED: 'This method is not allowed on this path.',
   INTERNAL_ERROR: 'Something went wrong. Please try again later.',
 };
 

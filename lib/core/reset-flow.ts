@@ -156,8 +156,21 @@ export class ResetFlow<Context> {
   /** `/verify`: checks a token or code without consuming it. */
   async verify(credential: Credential, ip: string | undefined): Promise<{ expiresAt: Date }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
+    // The same answer `/reset` would give: a link whose account changed its address is dead for both.
+    await this.accountOf(record, 'verify', ip);
     if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
     return { expiresAt: record.expiresAt };
+  }
+
+  /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */
+  private async accountOf(record: TokenRecord, endpoint: VerifyingEndpoint, ip: string | undefined): Promise<User> {
+    const { store, users } = this.config;
+    const user = await dependency('users', () => users.findByEmail(record.email));
+    if (user && user.id === record.userId) return user;
+    // The account's address changed (or it is gone) since the link was sent: the link dies with it.
+    await dependency('store', () => store.revokeUser(record.userId));
+    this.events.emit({ type: 'verify.failed', endpoint, reason: 'invalid', userId: record.userId, ip });
+    throw TOKEN_INVALID;
   }
 
   /** `/reset`: checks the credential and the password policy, then consumes the token and stores the new hash. */
@@ -169,13 +182,7 @@ export class ResetFlow<Context> {
       if (attempt) await dependency('store', () => store.releaseAttempt(attempt.key, attempt.slot));
     };
 
-    const user = await dependency('users', () => users.findByEmail(record.email));
-    if (!user || user.id !== record.userId) {
-      // The account's address changed (or it is gone) since the link was sent: the link dies with it.
-      await dependency('store', () => store.revokeUser(record.userId));
-      this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason: 'invalid', userId: record.userId, ip });
-      throw TOKEN_INVALID;
-    }
+    const user = await this.accountOf(record, 'reset', ip);
 
     const password = normalizePassword(rawPassword);
     const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) => {

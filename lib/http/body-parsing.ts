@@ -26,8 +26,11 @@ export function hasBody(req: Request): boolean {
 
 /** Maps a body-parser error to the API's; other errors pass unchanged. */
 export function toBodyError(error: unknown): unknown {
-  const type = (error as { type?: unknown } | null)?.type;
-  return typeof type === 'string' ? (BODY_PARSER_ERRORS[type] ?? new PasswordResetError('MALFORMED_JSON')) : error;
+  const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown };
+  if (typeof type === 'string') return BODY_PARSER_ERRORS[type] ?? new PasswordResetError('MALFORMED_JSON');
+  // zlib's errors (Z_DATA_ERROR, Z_BUF_ERROR): a body that does not decode in its Content-Encoding is bad input.
+  if (typeof code === 'string' && /^Z_[A-Z_]+$/.test(code)) return new PasswordResetError('MALFORMED_JSON');
+  return error;
 }
 
 /** True once a body parser (the app's or ours) has read this request's body. */

@@ -13,6 +13,8 @@ import type { Limiters } from './rate-limits';
 import { validateBody } from './request-schemas';
 import { catchAsync, enabledHandlers, securityHeaders, sendError, sendJson } from './responses';
 
+const METHOD_NOT_ALLOWED = new PasswordResetError('METHOD_NOT_ALLOWED');
+
 /** Maps any error to the API error answered with, emitting the event the app must hear of it. */
 export type ApiErrorMapper = (error: unknown, req: Request) => PasswordResetError;
 
@@ -39,11 +41,10 @@ export interface JsonApiDependencies {
   schemas: RequestSchemas;
   flow: ResetFlow<Request>;
   limiters: Limiters;
-  toApiError: ApiErrorMapper;
 }
 
-/** Adds the API's routes and its error handler to `router` (on it, not in a sub-router: one layer less per request). */
-export function addJsonApi(router: Router, { schemas, flow, limiters, toApiError }: JsonApiDependencies): void {
+/** Adds the API's routes to `router` (on it, not in a sub-router: one layer less per request). */
+export function addJsonApi(router: Router, { schemas, flow, limiters }: JsonApiDependencies): void {
   const parseJson = jsonBody();
   for (const name of ENDPOINT_NAMES) {
     // Each entry is typed with its own body; read through the common shape, the schema and `run` still agree.
@@ -57,8 +58,27 @@ export function addJsonApi(router: Router, { schemas, flow, limiters, toApiError
     });
     router.post(endpoint.path, enabledHandlers(securityHeaders, limiters.perIp[name], parseJson, handler));
   }
+}
 
-  // Every error raised in this router is answered here, in the API's shape: never Express's HTML page.
+/**
+ * Other methods on the router's own paths: `405 METHOD_NOT_ALLOWED` with `Allow`, instead of falling through to
+ * the app's HTML 404; `OPTIONS` answers `204` with `Allow` and the security headers. `allowed` maps each path the
+ * router serves to the methods it answers there.
+ */
+export function addMethodGuards(router: Router, allowed: ReadonlyMap<string, readonly string[]>): void {
+  for (const [path, methods] of allowed) {
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    router.all(path, securityHeaders, (req, res, next) => {
+      res.setHeader('Allow', allow);
+      if (req.method !== 'OPTIONS') return next(METHOD_NOT_ALLOWED);
+      res.statusCode = 204;
+      res.end();
+    });
+  }
+}
+
+/** Every error raised in the router is answered here, in the API's shape: never Express's HTML page. */
+export function addApiErrorHandler(router: Router, toApiError: ApiErrorMapper): void {
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const mapped = toApiError(error, req);
     securityHeaders(req, res, () => undefined);

@@ -106,10 +106,20 @@ function checkCode(value: unknown): void {
   checkInteger('code.maxAttempts', code.maxAttempts, 1, 20);
 }
 
+/** C0 controls and DEL: nothing a name shown in a subject line may hold. */
+function isControlCharacter(char: string): boolean {
+  const code = char.codePointAt(0) ?? 0;
+  return code < 0x20 || code === 0x7f;
+}
+
 function checkEmails(value: unknown): void {
   if (value === undefined) return;
   const emails = checkObject('emails', value, ['appName', 'templates', 'sendChangedNotice', 'notifyUnknown']);
   checkString('emails.appName', emails.appName);
+  // It goes into every subject line: a CR or LF there could start a header of its own.
+  if (typeof emails.appName === 'string' && [...emails.appName].some(isControlCharacter)) {
+    invalidOption('emails.appName', 'must be one line of text, without line breaks or other control characters');
+  }
   checkBoolean('emails.sendChangedNotice', emails.sendChangedNotice);
   checkBoolean('emails.notifyUnknown', emails.notifyUnknown);
   if (emails.templates === undefined) return;
