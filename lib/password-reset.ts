@@ -59,16 +59,15 @@ function defaultRateLimitStore(config: ResolvedOptions): RateLimitOptions['store
     : undefined;
 }
 
-/** `GET /openapi.json`, serialised once per mount path (a router is mounted at one or a few), not per request. */
+/**
+ * `GET /openapi.json`, its server URL the mount path the request came through. Serialised once, in two halves
+ * around `servers`: nothing is kept per request (a mount path matches many spellings, and may hold a parameter).
+ */
 function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
-  const document = openApiDocument({ basePath: '/', code: code ?? false });
-  const serialised = new Map<string, string>();
-  const json = (baseUrl: string): string => {
-    let body = serialised.get(baseUrl);
-    if (body === undefined)
-      serialised.set(baseUrl, (body = JSON.stringify({ ...document, servers: [{ url: baseUrl || '/' }] })));
-    return body;
-  };
+  const { openapi, info, paths, components } = openApiDocument({ basePath: '/', code: code ?? false });
+  const head = JSON.stringify({ openapi, info }).slice(0, -1);
+  const tail = JSON.stringify({ paths, components }).slice(1);
+  const json = (baseUrl: string): string => `${head},"servers":${JSON.stringify([{ url: baseUrl || '/' }])},${tail}`;
   router.get('/openapi.json', securityHeaders, (req, res) => sendJson(res, 200, json(req.baseUrl)));
 }
 

@@ -7,7 +7,7 @@
  */
 import express from 'express';
 import request from 'supertest';
-import { OptionsError, passwordReset } from '../lib';
+import { OptionsError, openApiDocument, passwordReset } from '../lib';
 import { ADA, GOOD_PASSWORD, createApp, type TestApp } from './helpers/create-app';
 
 let t: TestApp | undefined;
@@ -142,4 +142,16 @@ test('a router mounted on an app keeps its 405s inside its mount path', async ()
   expect((await request(app).get('/forgot')).text).toBe('the app');
   expect((await request(app).get('/auth/password/forgot')).status).toBe(405);
   await router.close();
+});
+
+describe('GET /openapi.json', () => {
+  test('is the generated document with the mount path as sent as its server, for every spelling', async () => {
+    t = await createApp({ options: { openapi: true } });
+    const document = openApiDocument({ basePath: '/', code: false });
+    for (const spelling of ['/auth/password', '/AUTH/Password', '/Auth/PASSWORD']) {
+      const answer = await request(t.server).get(`${spelling}/openapi.json`);
+      expect(answer.status).toBe(200);
+      expect(answer.text).toBe(JSON.stringify({ ...document, servers: [{ url: spelling }] }));
+    }
+  });
 });
