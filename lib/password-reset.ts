@@ -37,7 +37,7 @@ export interface PasswordResetRouter extends Router {
 }
 
 function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
-  if (options.sendgrid) return new SendGridMailer(options.sendgrid);
+  if (options.sendgrid !== undefined) return new SendGridMailer(options.sendgrid);
   return new OutboxMailer({ logger });
 }
 

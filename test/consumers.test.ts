@@ -145,6 +145,7 @@ test.each([
   ['node16', { module: 'node16', moduleResolution: 'node16' }],
   ['bundler', { module: 'esnext', moduleResolution: 'bundler' }],
   ['commonjs', { module: 'commonjs', moduleResolution: 'node10' }],
+  ['commonjs, no esModuleInterop', { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: false }],
 ])('TypeScript (%s) type-checks against the shipped declarations with skipLibCheck: false', (name, options) => {
   const dir = project(`ts-${name}`, { 'tsconfig.json': tsconfig(options), 'index.ts': TS_CONSUMER });
   expect(() => run(process.execPath, [tsc, '-p', dir], dir)).not.toThrow();

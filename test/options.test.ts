@@ -128,6 +128,9 @@ const CASES: [string, Record<string, unknown>, string, string][] = [
   ],
   ['mongoose without a connection', { mongoose: {} }, 'mongoose.connection', 'ERR_EPR_OPTION_INVALID'],
   ['mailer without send', { mailer: { deliver: noop } }, 'mailer', 'ERR_EPR_OPTION_INVALID'],
+  // `sendgrid: process.env.KEY && {...}` with no key must fail at start-up, not fall back to the outbox.
+  ['sendgrid null', { sendgrid: null }, 'sendgrid', 'ERR_EPR_OPTION_INVALID'],
+  ['sendgrid an empty string', { sendgrid: '' }, 'sendgrid', 'ERR_EPR_OPTION_INVALID'],
   [
     'mailer and sendgrid together',
     { mailer: new OutboxMailer({ logger: false }), sendgrid: { apiKey: 'SG.x', from: 'a@b.example' } },

@@ -1,7 +1,8 @@
 /**
  * Every piece of work the router does after it has answered (`/forgot`'s lookup
- * and email, the changed notice), tracked in one place: so that a flood cannot
- * queue work without bound, and so that `close()` can wait for all of it.
+ * and email, the changed notice), tracked in one place: so that a flood of
+ * `/forgot` cannot queue work without bound (notices are never dropped and do not
+ * count towards the cap), and so that `close()` can wait for all of it.
  */
 
 /** What happens to work started while {@link BackgroundWork.limit} pieces are already running. */
@@ -9,14 +10,11 @@ export type StartResult = 'started' | 'dropped';
 
 export class BackgroundWork {
   private readonly running = new Set<Promise<void>>();
+  /** Pieces started by `startSoon` still in progress: only they count towards `limit`. */
+  private queued = 0;
 
-  /** @param limit most pieces in progress at once; more are dropped (the caller reports it). */
+  /** @param limit most `startSoon` pieces in progress at once; more are dropped (the caller reports it). */
   constructor(readonly limit: number) {}
-
-  /** Pieces in progress. */
-  get size(): number {
-    return this.running.size;
-  }
 
   /**
    * Runs `work` from the check phase of the event loop, unless `limit` pieces are
@@ -25,8 +23,10 @@ export class BackgroundWork {
    * `work` must not reject.
    */
   startSoon(work: () => Promise<void>): StartResult {
-    if (this.running.size >= this.limit) return 'dropped';
-    this.track(new Promise<void>((resolve) => setImmediate(resolve)).then(work));
+    if (this.queued >= this.limit) return 'dropped';
+    this.queued += 1;
+    const piece = new Promise<void>((resolve) => setImmediate(resolve)).then(work);
+    this.track(piece.finally(() => (this.queued -= 1)));
     return 'started';
   }
 

@@ -18,14 +18,14 @@ export const MAX_RETRY_WAIT_MS = 10_000;
 export const SENDGRID_OPTION_KEYS = [
   'apiKey',
   'from',
-  'templateIds',
   'replyTo',
+  'templateIds',
   'sandboxMode',
+  'categories',
   'timeoutMs',
   'maxRetries',
   'retryDelayMs',
   'baseUrl',
-  'categories',
 ] as const;
 // SendGrid keys are "SG.<id>.<secret>" in base64url characters. Only the prefix and the alphabet are checked (as
 // @sendgrid/mail itself checks the prefix), so short placeholder keys in tests and sandboxes still work.

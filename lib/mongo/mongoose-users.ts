@@ -68,7 +68,8 @@ function hasPath(model: Model<unknown>, path: string): boolean {
  * `updatePassword` writes the hash with `updateOne` (so a pre-save hook that
  * hashes passwords does not hash it twice).
  */
-export function mongooseUsers(model: MongooseModel, options: MongooseUsersOptions): UserAdapter {
+// `_Document` only keeps `mongooseUsers<IUser>(User, …)` compiling, as it did when the model was typed `Model<T>`.
+export function mongooseUsers<_Document = unknown>(model: MongooseModel, options: MongooseUsersOptions): UserAdapter {
   const users = asModel<UserDocument>(model);
   const generic = asModel<unknown>(model);
   if (typeof users?.find !== 'function' || typeof users.schema?.path !== 'function') {

@@ -2,7 +2,7 @@
  * Every default of `passwordReset()`'s options, in one place. The option types
  * (`types.ts`) cite these values in their `@default` tags; `resolve.ts` applies them.
  */
-import { ENDPOINTS, ENDPOINT_NAMES } from '../http/endpoints';
+import { ENDPOINTS, ENDPOINT_NAMES, type EndpointName } from '../http/endpoints';
 import type { LimitOptions, RateLimitName } from './types';
 
 /** The per-IP limit of each endpoint (from the endpoints table) and the per-email limit of `/forgot`. */
@@ -13,6 +13,11 @@ export const DEFAULT_LIMITS: Readonly<Record<RateLimitName, LimitOptions>> = {
   >),
   perEmail: { windowMs: 60 * 60_000, limit: 5 },
 };
+
+/** Compiles only while `RateLimitName` lists exactly the endpoints and `perEmail`. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const rateLimitNamesMatchEndpoints: Same<RateLimitName, EndpointName | 'perEmail'> = true;
+void rateLimitNamesMatchEndpoints;
 
 export const DEFAULTS = {
   tokenTtl: '30m',

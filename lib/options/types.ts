@@ -6,7 +6,6 @@ import type { Request } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
 import type { Logger, PasswordResetEvent } from '../core/events';
 import type { User, UserAdapter } from '../core/users';
-import type { EndpointName } from '../http/endpoints';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { MongooseConnection } from '../mongo/mongoose-types';
 import type { TokenStore } from '../stores/token-store';
@@ -44,8 +43,12 @@ export interface RateLimitOptions {
   store?: (name: RateLimitName) => RateLimitStore;
 }
 
-/** The names the rate-limit store factory is called with: one per endpoint, and `perEmail`. */
-export type RateLimitName = EndpointName | 'perEmail';
+/**
+ * The names the rate-limit store factory is called with: one per endpoint, and `perEmail`. Written out (not
+ * derived from the endpoints table) so the public declarations stay free of the table's internals;
+ * `options/defaults.ts` fails to compile when the two disagree.
+ */
+export type RateLimitName = 'forgot' | 'verify' | 'reset' | 'perEmail';
 
 /** The password policy, checked on NFKC-normalized passwords before a token is consumed. */
 export interface PasswordOptions {

@@ -1,11 +1,12 @@
 /**
  * Every check of `passwordReset()`'s options object, run once at construction.
  * A mistake throws an `OptionsError` that names the option and says what is
- * allowed. The `sendgrid` option is checked by `resolveSendGridOptions`, and
+ * allowed. The values of `sendgrid` are checked by `resolveSendGridOptions`, and
  * `tokenTtl` by `parseDuration`, where they are turned into values.
  */
 import { OptionsError, describeValue } from '../core/errors';
 import { EMAIL_KINDS } from '../mail/mailer';
+import { SENDGRID_OPTION_KEYS } from '../mail/sendgrid-options';
 import { TOKEN_STORE_METHODS } from '../stores/token-store';
 import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
 import {
@@ -217,6 +218,8 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkImplements('mailer', o.mailer, ['send']);
   if (o.mailer !== undefined && o.sendgrid !== undefined)
     throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
+  // Only the shape here, at its place in the order of checks; `resolveSendGridOptions` checks each value.
+  if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, SENDGRID_OPTION_KEYS);
   checkPasswordOptions(o.password);
   // bcrypt's own range; costs under 10 are for tests and draw a warning under NODE_ENV=production (resolve.ts).
   checkInteger('bcryptRounds', o.bcryptRounds, 4, 31);
