@@ -155,3 +155,36 @@ describe('GET /openapi.json', () => {
     }
   });
 });
+
+describe('abuse bounded: parallel resets with one token', () => {
+  test('200 parallel resets with one valid token cost one password hash, and exactly one succeeds', async () => {
+    let hashes = 0;
+    t = await createApp({
+      options: {
+        bcryptRounds: undefined,
+        hashPassword: async (password) => {
+          hashes += 1;
+          return `hashed:${password.length}`;
+        },
+      },
+    });
+    const token = await t.requestToken();
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => t!.post('/reset', { token, password: `${GOOD_PASSWORD} ${i}` })),
+    );
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(1);
+    expect(answers.filter((answer) => answer.body.error?.code === 'TOKEN_INVALID')).toHaveLength(199);
+    expect(hashes).toBe(1);
+  });
+
+  test('a rejected password does not hold up the next reset with the same token', async () => {
+    t = await createApp();
+    const token = await t.requestToken();
+    const [rejected, accepted] = await Promise.all([
+      t.post('/reset', { token, password: 'short' }),
+      t.post('/reset', { token, password: GOOD_PASSWORD }),
+    ]);
+    expect(rejected.status).toBe(422);
+    expect(accepted.status).toBe(200);
+  });
+});

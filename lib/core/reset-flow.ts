@@ -70,6 +70,8 @@ async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
 
 export class ResetFlow<Context> {
   private readonly events: EventSink;
+  /** The last `/reset` in progress per credential, so parallel resets with one credential run one after another. */
+  private readonly resetsInProgress = new Map<string, Promise<void>>();
 
   constructor(private readonly config: FlowDependencies<Context>) {
     this.events = config.events;
@@ -173,8 +175,26 @@ export class ResetFlow<Context> {
     throw TOKEN_INVALID;
   }
 
-  /** `/reset`: checks the credential and the password policy, then consumes the token and stores the new hash. */
+  /**
+   * `/reset`: checks the credential and the password policy, then consumes the token and stores the new hash.
+   * Parallel resets with one credential (in this process) run one after another: once one has changed the
+   * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N.
+   */
   async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
+    const key = 'token' in credential ? hashToken(credential.token) : `code:${credential.email.toLowerCase()}`;
+    const previous = this.resetsInProgress.get(key);
+    const mine = (previous ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.resetOnce(credential, rawPassword, requester));
+    this.resetsInProgress.set(key, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.resetsInProgress.get(key) === mine) this.resetsInProgress.delete(key);
+    }
+  }
+
+  private async resetOnce(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
     const { store, users } = this.config;
     const { ip } = requester;
     const { record, attempt } = await this.authenticate(credential, 'reset', ip);
