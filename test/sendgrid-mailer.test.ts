@@ -9,7 +9,8 @@ import express from 'express';
 import request from 'supertest';
 import { OptionsError, passwordReset, SendGridError, SendGridMailer, type SendGridMailerOptions } from '../lib';
 import { EmailRenderer } from '../lib/mail/email-templates';
-import { MAX_RETRY_WAIT_MS, parseRetryAfter, retryWait } from '../lib/mail/sendgrid-mailer';
+import { parseRetryAfter, retryWait } from '../lib/mail/sendgrid-mailer';
+import { MAX_RETRY_WAIT_MS } from '../lib/mail/sendgrid-options';
 import type { EmailKind, EmailMessage } from '../lib/mail/mailer';
 import { fakeSendGridKey, sendGridErrors, startFakeSendGrid, type FakeSendGrid } from './helpers/fake-sendgrid';
 

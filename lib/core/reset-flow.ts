@@ -23,8 +23,11 @@ export interface Requester<Context> {
   ip: string | undefined;
   /** Handed to `onPasswordReset` unchanged (the router passes the Express request). */
   context: Context;
-  /** Values of the request that may show up in a dependency's error message and must be scrubbed from events. */
-  secrets: string[];
+  /**
+   * Values of the request that may show up in a dependency's error message and must be scrubbed from events.
+   * A function: only a failure needs them, so the request path does not collect them.
+   */
+  secrets(): string[];
 }
 
 /** Everything the flow works with: the seams and the resolved settings. */
@@ -242,7 +245,7 @@ export class ResetFlow<Context> {
       try {
         await call();
       } catch (error) {
-        this.events.emit({ type: 'error', stage, error: toEventError(error, requester.secrets), ip: requester.ip });
+        this.events.emit({ type: 'error', stage, error: toEventError(error, requester.secrets()), ip: requester.ip });
       }
     };
     await attempt('revoke', () => this.config.store.revokeUser(user.id));

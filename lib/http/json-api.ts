@@ -22,11 +22,17 @@ export type ApiErrorMapper = (error: unknown, req: Request) => PasswordResetErro
 export function apiErrorMapper(events: EventSink): ApiErrorMapper {
   return (error, req) => {
     const mapped = toBodyError(error);
-    const secrets = secretsOfBody(req.body);
+    // Only what reaches an event needs scrubbing: a client's own mistake (a PasswordResetError) costs nothing here.
     if (mapped instanceof ServiceUnavailableError) {
-      events.emit({ type: 'error', stage: mapped.dependency, error: toEventError(mapped.cause, secrets), ip: req.ip });
+      const error = toEventError(mapped.cause, secretsOfBody(req.body));
+      events.emit({ type: 'error', stage: mapped.dependency, error, ip: req.ip });
     } else if (!(mapped instanceof PasswordResetError)) {
-      events.emit({ type: 'error', stage: 'request', error: toEventError(mapped, secrets), ip: req.ip });
+      events.emit({
+        type: 'error',
+        stage: 'request',
+        error: toEventError(mapped, secretsOfBody(req.body)),
+        ip: req.ip,
+      });
     }
     return mapped instanceof PasswordResetError ? mapped : new PasswordResetError('INTERNAL_ERROR');
   };
@@ -34,7 +40,7 @@ export function apiErrorMapper(events: EventSink): ApiErrorMapper {
 
 /** The flow's view of an Express request. */
 export function requesterOf(req: Request): Requester<Request> {
-  return { ip: req.ip, context: req, secrets: secretsOfBody(req.body) };
+  return { ip: req.ip, context: req, secrets: () => secretsOfBody(req.body) };
 }
 
 export interface JsonApiDependencies {

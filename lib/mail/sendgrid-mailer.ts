@@ -10,8 +10,6 @@ import type { SendGridOptions } from '../options/types';
 import type { EmailKind, EmailMessage, Mailer } from './mailer';
 import { MAX_RETRY_WAIT_MS, resolveSendGridOptions } from './sendgrid-options';
 
-export { MAX_RETRY_WAIT_MS } from './sendgrid-options';
-
 /** Options of {@link SendGridMailer}: the same object as the router's `sendgrid` option. */
 export type SendGridMailerOptions = SendGridOptions;
 
