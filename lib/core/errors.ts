@@ -82,6 +82,14 @@ export class PasswordResetError extends Error {
 }
 
 /**
+ * The answer when the password write itself failed: it may still land (the router then finishes the reset), so the
+ * message must not say that nothing changed.
+ */
+export const UNCONFIRMED_MESSAGE =
+  'The new password could not be confirmed in time. It may still take effect in a moment; ' +
+  'if it does not, please try again later.';
+
+/**
  * A dependency (token store, user store, breach check) failed. The cause is kept
  * for events; the client only ever sees `SERVICE_UNAVAILABLE`.
  */
@@ -89,8 +97,10 @@ export class ServiceUnavailableError extends PasswordResetError {
   constructor(
     readonly dependency: string,
     cause: unknown,
+    /** The password write failed: the change may still land, and the message says so. */
+    readonly unconfirmed = false,
   ) {
-    super('SERVICE_UNAVAILABLE');
+    super('SERVICE_UNAVAILABLE', undefined, unconfirmed ? UNCONFIRMED_MESSAGE : undefined);
     this.name = 'ServiceUnavailableError';
     this.cause = cause;
   }

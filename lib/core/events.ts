@@ -45,7 +45,10 @@ export type PasswordResetEvent =
     })
   | (EventBase & { type: 'code.locked'; userId: string })
   | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
-  | (EventBase & { type: 'reset.completed'; userId: string })
+  /** `late`: the password write had failed (the answer was 503) and landed afterwards; the reset was then finished. */
+  | (EventBase & { type: 'reset.completed'; userId: string; late?: true })
+  /** A token consumed by a `/reset` that failed before the password changed was put back: the link works again. */
+  | (EventBase & { type: 'token.restored'; userId: string })
   | (EventBase & { type: 'error'; stage: string; error: EventError });
 
 /** An error as events carry it: no stack, no secrets. */

@@ -8,6 +8,7 @@ import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
 import type { BackgroundWork } from './background-work';
+import { Settler, mayStillLand, type SettleTicket } from './settling';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { toEventError, type EventSink } from './events';
 import { findPasswordProblems, normalizePassword, type ResolvedPasswordPolicy } from './password-policy';
@@ -49,6 +50,8 @@ export interface FlowDependencies<Context> {
   /** Counts one `/forgot` for the address; resolves `true` when it is over the per-email limit. */
   overPerEmailLimit?: (email: string) => Promise<boolean>;
   now: () => Date;
+  /** Settles writes that failed and may still land; one per router. @default a Settler with the default delays */
+  settler?: Settler;
 }
 
 type VerifyingEndpoint = 'verify' | 'reset';
@@ -75,9 +78,11 @@ export class ResetFlow<Context> {
   private readonly events: EventSink;
   /** The last `/reset` in progress per credential, so parallel resets with one credential run one after another. */
   private readonly resetsInProgress = new Map<string, Promise<void>>();
+  private readonly settler: Settler;
 
   constructor(private readonly config: FlowDependencies<Context>) {
     this.events = config.events;
+    this.settler = config.settler ?? new Settler();
   }
 
   /**
@@ -128,7 +133,7 @@ export class ResetFlow<Context> {
       }
       await store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
-      await this.deliver(
+      const sent = await this.deliver(
         'reset',
         user.email,
         {
@@ -141,9 +146,39 @@ export class ResetFlow<Context> {
         },
         user.id,
       );
+      if (sent) await this.markDelivered(record, ip);
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'forgot', error: toEventError(error), ip });
     }
+  }
+
+  /**
+   * Only a token whose email went out supersedes older links and is the one the code flow checks: a token whose
+   * insert failed (and perhaps landed later), or whose email failed, takes nothing away from the user.
+   * A failure here leaves the new link working (it is found by its hash) but the older ones too: it is retried.
+   */
+  private async markDelivered(record: TokenRecord, ip: string | undefined): Promise<void> {
+    const { store } = this.config;
+    if (!store.markDelivered) return;
+    const mark = (): Promise<void> => store.markDelivered!(record.tokenHash);
+    try {
+      await mark();
+    } catch (error) {
+      this.events.emit({ type: 'error', stage: 'store', error: toEventError(error), ip });
+      this.settle(record.userId, async () => {
+        const marked = await this.settler.persist(mark);
+        if (!marked.ok) this.events.emit({ type: 'error', stage: 'store', error: toEventError(marked.error), ip });
+      });
+    }
+  }
+
+  /** Runs settling work in the background (tracked, so `close()` and `settled()` wait for it). */
+  private settle(userId: string, work: (ticket: SettleTicket) => Promise<void>): void {
+    this.config.background.track(
+      this.settler.withTicket(userId, work).catch((error: unknown) => {
+        this.events.emit({ type: 'error', stage: 'settle', error: toEventError(error) });
+      }),
+    );
   }
 
   /** The per-email limit; an unreachable counter store counts nothing rather than stopping every reset email. */
@@ -224,19 +259,102 @@ export class ResetFlow<Context> {
 
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
     const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
-    if (!(await dependency('store', () => store.claim(record.tokenHash)))) {
+    let claimed: boolean;
+    try {
+      claimed = await store.claim(record.tokenHash);
+    } catch (error) {
+      // The claim may still land: then the link would be burnt with the password unchanged.
+      if (mayStillLand(error)) this.settle(user.id, (ticket) => this.restoreIfClaimed(record, ticket, ip));
+      throw new ServiceUnavailableError('store', error);
+    }
+    if (!claimed) {
       this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
     }
-    await dependency('users', () => users.updatePassword(user.id, passwordHash));
+    try {
+      await users.updatePassword(user.id, passwordHash);
+    } catch (error) {
+      if (!mayStillLand(error)) {
+        // The user store refused: the password is unchanged, so the link must work for another try.
+        this.settle(user.id, (ticket) => this.restore(record, ticket, ip));
+        throw new ServiceUnavailableError('users', error);
+      }
+      // The write may still land. Rather than guess, finish it: the same hash written again is harmless.
+      this.settle(user.id, (ticket) =>
+        this.finishLateReset(user, record, passwordHash, attempt?.key, requester, ticket),
+      );
+      throw new ServiceUnavailableError('users', error, true);
+    }
     this.events.emit({ type: 'reset.completed', userId: user.id, ip });
 
     // The password is changed; what follows must not turn that into an error answer.
     await this.afterReset(user, attempt?.key, requester);
   }
 
+  /**
+   * After a claim that failed: once the store answers again (and a stale delete had time to land), a token that is
+   * gone was consumed by this request without a password change, so it is put back, unless a reset went through
+   * meanwhile. A token consumed by a concurrent reset on another instance in that same second would be put back
+   * too: that instance's reset revokes it when it completes, unless it completed first (see the README).
+   */
+  private async restoreIfClaimed(record: TokenRecord, ticket: SettleTicket, ip: string | undefined): Promise<void> {
+    const { store } = this.config;
+    const answered = await this.settler.persist(() => store.find(record.tokenHash), ticket);
+    if (!answered.ok) return this.reportUnsettled('restore', answered.error, ip);
+    await this.settler.grace();
+    const found = await this.settler.persist(() => store.find(record.tokenHash), ticket);
+    if (!found.ok) return this.reportUnsettled('restore', found.error, ip);
+    if (found.value || ticket.cancelled) return;
+    await this.restore(record, ticket, ip);
+  }
+
+  /**
+   * After a password write that failed: the same write is repeated until the user store takes it, and the reset then
+   * gets every after-reset step an on-time one gets. Only when the user store refuses for about a minute is the
+   * token put back (the password most likely never changed) and the failure reported.
+   */
+  private async finishLateReset(
+    user: User,
+    record: TokenRecord,
+    passwordHash: string,
+    attemptKey: string | undefined,
+    requester: Requester<Context>,
+    ticket: SettleTicket,
+  ): Promise<void> {
+    const { ip } = requester;
+    const written = await this.settler.persist(() => this.config.users.updatePassword(user.id, passwordHash), ticket);
+    if (ticket.cancelled) return;
+    if (!written.ok) {
+      this.reportUnsettled('users', written.error, ip, requester.secrets());
+      return this.restore(record, ticket, ip);
+    }
+    this.events.emit({ type: 'reset.completed', userId: user.id, ip, late: true });
+    await this.afterReset(user, attemptKey, requester);
+  }
+
+  /** Puts a consumed token back as it was: it supersedes older links again, or dies at once if a newer one was sent. */
+  private async restore(record: TokenRecord, ticket: SettleTicket, ip: string | undefined): Promise<void> {
+    const { store } = this.config;
+    const saved = await this.settler.persist(async () => {
+      await store.save(record).catch((error: unknown) => {
+        // A put-back that landed on an earlier try is there already.
+        if ((error as { code?: unknown } | null)?.code !== 11000) throw error;
+      });
+      if (!ticket.cancelled) await store.markDelivered?.(record.tokenHash);
+    }, ticket);
+    if (!saved.ok) return this.reportUnsettled('restore', saved.error, ip);
+    // A reset that went through while the token was being put back revokes it again.
+    if (ticket.cancelled) await this.settler.persist(() => store.revokeUser(record.userId));
+    else this.events.emit({ type: 'token.restored', userId: record.userId, ip });
+  }
+
+  private reportUnsettled(stage: string, error: unknown, ip: string | undefined, secrets: string[] = []): void {
+    this.events.emit({ type: 'error', stage: `settle.${stage}`, error: toEventError(error, secrets), ip });
+  }
+
   /** `router.revokeTokens(userId)`. */
   revokeTokens(userId: string): Promise<void> {
+    this.settler.revoked(userId);
     return this.config.store.revokeUser(userId);
   }
 
@@ -248,13 +366,24 @@ export class ResetFlow<Context> {
         this.events.emit({ type: 'error', stage, error: toEventError(error, requester.secrets()), ip: requester.ip });
       }
     };
-    await attempt('revoke', () => this.config.store.revokeUser(user.id));
+    this.settler.revoked(user.id);
+    const revoke = (): Promise<void> => this.config.store.revokeUser(user.id);
+    await revoke().catch((error: unknown) => {
+      // Other links must die with the old password: keep trying in the background.
+      this.events.emit({ type: 'error', stage: 'revoke', error: toEventError(error), ip: requester.ip });
+      this.settle(user.id, async () => {
+        const revoked = await this.settler.persist(revoke);
+        if (!revoked.ok) this.reportUnsettled('revoke', revoked.error, requester.ip);
+      });
+    });
     if (attemptKey) await attempt('clearAttempts', () => this.config.store.clearAttempts(attemptKey));
     const hook = this.config.onPasswordReset;
     if (hook) await attempt('onPasswordReset', () => hook(user, requester.context));
     if (this.config.sendChangedNotice) {
       this.config.background.track(
-        this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id),
+        this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id).then(
+          () => undefined,
+        ),
       );
     }
   }
@@ -316,17 +445,18 @@ export class ResetFlow<Context> {
     return { record, attempt: { key, slot } };
   }
 
-  /** Renders and sends one email; the outcome is an event, never an exception. */
+  /** Renders and sends one email; the outcome is an event (and whether it was sent), never an exception. */
   private async deliver(
     kind: EmailKind,
     to: string,
     data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
     userId?: string,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const message = this.config.renderer.render(kind, to, data);
     try {
       await this.config.mailer.send(message);
       this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
+      return true;
     } catch (error) {
       this.events.emit({
         type: 'email.failed',
@@ -335,6 +465,7 @@ export class ResetFlow<Context> {
         ...(userId ? { userId } : {}),
         error: toEventError(error, [data.resetUrl, data.code]),
       });
+      return false;
     }
   }
 }

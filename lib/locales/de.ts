@@ -79,6 +79,8 @@ export const de: LocaleTexts = {
         'Dieses Formular ist abgelaufen oder wurde von einer anderen Website gesendet. Bitte füllen Sie es erneut aus (diese Seite braucht Cookies).',
       rateLimited: 'Zu viele Versuche. Bitte versuchen Sie es später erneut.',
       unavailable: 'Der Dienst ist vorübergehend nicht erreichbar. Bitte versuchen Sie es später erneut.',
+      unconfirmed:
+        'Ihr neues Passwort konnte nicht rechtzeitig bestätigt werden. Es kann in Kürze noch wirksam werden; falls nicht, versuchen Sie es bitte später erneut.',
       tooLarge: 'Ihre Eingabe ist zu lang.',
       badRequest: 'Das Formular konnte nicht gelesen werden. Bitte versuchen Sie es erneut.',
       unexpected: 'Etwas ist schiefgelaufen. Bitte versuchen Sie es später erneut.',

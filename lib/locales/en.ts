@@ -74,6 +74,8 @@ export const en: LocaleTexts = {
         'This form has expired or was sent from another site. Please fill it in again (this site needs cookies).',
       rateLimited: 'Too many attempts. Please try again later.',
       unavailable: 'The service is temporarily unavailable. Please try again later.',
+      unconfirmed:
+        'Your new password could not be confirmed in time. It may still take effect in a moment; if it does not, please try again later.',
       tooLarge: 'What you entered is too long.',
       badRequest: 'The form could not be read. Please try again.',
       unexpected: 'Something went wrong. Please try again later.',

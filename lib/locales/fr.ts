@@ -81,6 +81,8 @@ export const fr: LocaleTexts = {
         'Ce formulaire a expiré ou a été envoyé depuis un autre site. Veuillez le remplir à nouveau (ce site a besoin des cookies).',
       rateLimited: 'Trop de tentatives. Veuillez réessayer plus tard.',
       unavailable: 'Le service est momentanément indisponible. Veuillez réessayer plus tard.',
+      unconfirmed:
+        "Votre nouveau mot de passe n'a pas pu être confirmé à temps. Il peut encore prendre effet dans un instant ; sinon, veuillez réessayer plus tard.",
       tooLarge: 'Votre saisie est trop longue.',
       badRequest: 'Le formulaire n’a pas pu être lu. Veuillez réessayer.',
       unexpected: 'Une erreur s’est produite. Veuillez réessayer plus tard.',

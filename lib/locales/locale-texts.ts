@@ -69,6 +69,8 @@ export interface PageTexts {
     forbidden: string;
     rateLimited: string;
     unavailable: string;
+    /** The password write failed and may still land: never says that nothing changed. */
+    unconfirmed: string;
     tooLarge: string;
     badRequest: string;
     unexpected: string;

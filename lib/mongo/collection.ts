@@ -79,11 +79,24 @@ export function modelOn(
   return connection.model(name, schema, collection);
 }
 
+/**
+ * For the writes that decide a race (a claim, a supersede, an attempt slot, a password): acknowledged by a majority
+ * of a replica set, so a failover cannot roll them back and resurrect a used link. A standalone server treats it as 1.
+ */
+export const MAJORITY = { writeConcern: { w: 'majority' } } as const;
+/** For the reads that decide validity: from the primary, whatever the connection's default, never a stale secondary. */
+export const PRIMARY = { readPreference: 'primary' } as const;
+
+/** Options of a bounded write that decides a race. */
+export type WriteOptions = { timeoutMS: number } & typeof MAJORITY;
+/** Options of a bounded read that decides validity. */
+export type ReadOptions = { timeoutMS: number } & typeof PRIMARY;
+
 /** Inserts one document as given (string `_id`s included), skipping Mongoose casting and middleware. */
 export async function insertDocument(
   collection: Collection,
   doc: object,
-  options: { timeoutMS: number },
+  options: { timeoutMS: number } & Partial<typeof MAJORITY>,
 ): Promise<void> {
   await collection.insertOne(doc, options);
 }

@@ -18,6 +18,8 @@ import {
   DEFAULT_PURGE_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
   IndexKeeper,
+  MAJORITY,
+  PRIMARY,
   bounded,
   checkCollectionName,
   checkConnection,
@@ -25,6 +27,8 @@ import {
   isDuplicateKey,
   modelOn,
   purgeTimer,
+  type ReadOptions,
+  type WriteOptions,
 } from './collection';
 import type { MongooseConnection } from './mongoose-types';
 
@@ -63,7 +67,11 @@ export interface MongoTokenStoreOptions {
  * `_id` is the token's SHA-256 hash: unique by nature, and the one key every server looks up fast (FerretDB 1.x only
  * pushes `_id` down).
  */
-type TokenDocument = Omit<TokenRecord, 'tokenHash'> & { _id: string };
+type TokenDocument = Omit<TokenRecord, 'tokenHash'> & {
+  _id: string;
+  /** `false` from save until markDelivered; absent on tokens stored by 0.1, which were delivered. */
+  delivered?: boolean;
+};
 
 /** One taken attempt slot; `_id` is `${key}:${slot}`, so a slot can be taken once. */
 interface AttemptDocument {
@@ -81,6 +89,7 @@ const TOKEN_FIELDS = {
   codeSalt: String,
   expiresAt: { type: Date, required: true },
   createdAt: { type: Date, required: true },
+  delivered: Boolean,
 };
 
 const ATTEMPT_FIELDS = {
@@ -109,6 +118,9 @@ export class MongoTokenStore implements TokenStore {
   private readonly now: () => number;
   /** Per-operation options: the driver's client-side operation timeout (it covers server selection too). */
   private readonly op: { timeoutMS: number };
+  /** `op` for the writes that decide a race and the reads that decide validity. */
+  private readonly write: WriteOptions;
+  private readonly read: ReadOptions;
   private readonly timeoutMs: number;
   private readonly tokenIndexes: IndexKeeper;
   private readonly attemptIndexes: IndexKeeper;
@@ -137,6 +149,8 @@ export class MongoTokenStore implements TokenStore {
     const logger = options.logger === undefined ? console : options.logger;
     this.now = options.now ?? Date.now;
     this.op = { timeoutMS: timeoutMs };
+    this.write = { ...this.op, ...MAJORITY };
+    this.read = { ...this.op, ...PRIMARY };
     this.timeoutMs = timeoutMs;
 
     this.tokens = modelOn(
@@ -175,31 +189,50 @@ export class MongoTokenStore implements TokenStore {
 
   async save(record: TokenRecord): Promise<void> {
     this.ensureIndexes();
-    const { tokenHash, userId, createdAt } = record;
     const doc: TokenDocument = {
-      _id: tokenHash,
-      userId,
+      _id: record.tokenHash,
+      userId: record.userId,
       email: record.email,
       expiresAt: record.expiresAt,
-      createdAt,
+      createdAt: record.createdAt,
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+      delivered: false,
     };
-    await this.run(insertDocument(this.tokens.collection, doc, this.op));
+    await this.run(insertDocument(this.tokens.collection, doc, this.write));
+  }
+
+  async markDelivered(tokenHash: string): Promise<void> {
+    this.ensureIndexes();
+    const doc = await this.run(
+      this.tokens
+        .findOneAndUpdate(
+          { _id: tokenHash },
+          { $set: { delivered: true } },
+          { projection: { userId: 1, createdAt: 1 } },
+        )
+        .lean<Pick<TokenDocument, 'userId' | 'createdAt'>>()
+        .setOptions(this.write)
+        .exec(),
+    );
+    if (!doc) return;
+    const { userId, createdAt } = doc;
     // Tokens of a user are ordered by (createdAt, hash), so every instance agrees which one is newest even within a
-    // millisecond.
+    // millisecond. Undelivered older tokens go too: they lost to this one whether or not their email ever leaves.
     const older: FilterQuery<TokenDocument> = {
       userId,
       $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }],
     };
-    const newer: FilterQuery<TokenDocument> = {
+    const newerDelivered: FilterQuery<TokenDocument> = {
       userId,
+      delivered: { $ne: false },
       $or: [{ createdAt: { $gt: createdAt } }, { createdAt, _id: { $gt: tokenHash } }],
     };
-    await this.run(this.tokens.deleteMany(older).setOptions(this.op).exec());
-    // A concurrent save of a newer token may have swept before this insert landed; then this token is the stale one.
-    // Of two racing saves, the later sweep or this check always sees the other insert, so at most one token survives.
-    if (await this.run(this.tokens.exists(newer).setOptions(this.op).exec())) {
-      await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.op).exec());
+    await this.run(this.tokens.deleteMany(older).setOptions(this.write).exec());
+    // A newer token may have been delivered (and swept) before this one was marked; then this one is the stale link.
+    // Of two racing deliveries, the later sweep or this check always sees the other, so at most one delivered
+    // token survives.
+    if (await this.run(this.tokens.exists(newerDelivered).setOptions(this.read).exec())) {
+      await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.write).exec());
     }
   }
 
@@ -209,7 +242,7 @@ export class MongoTokenStore implements TokenStore {
       this.tokens
         .findOne({ _id: tokenHash, expiresAt: { $gt: this.retentionCutoff() } })
         .lean<TokenDocument>()
-        .setOptions(this.op)
+        .setOptions(this.read)
         .exec(),
     );
     return doc ? documentToRecord(doc) : null;
@@ -219,10 +252,10 @@ export class MongoTokenStore implements TokenStore {
     this.ensureIndexes();
     const doc = await this.run(
       this.tokens
-        .findOne({ userId, expiresAt: { $gt: this.retentionCutoff() } })
+        .findOne({ userId, delivered: { $ne: false }, expiresAt: { $gt: this.retentionCutoff() } })
         .sort({ createdAt: -1, _id: -1 })
         .lean<TokenDocument>()
-        .setOptions(this.op)
+        .setOptions(this.read)
         .exec(),
     );
     return doc ? documentToRecord(doc) : null;
@@ -232,13 +265,13 @@ export class MongoTokenStore implements TokenStore {
     this.ensureIndexes();
     // By `_id` alone: of concurrent deleters exactly one sees deletedCount 1. (Expiry was checked by find();
     // long-expired tokens are purged.)
-    const result = await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.op).exec());
+    const result = await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.write).exec());
     return result.deletedCount === 1;
   }
 
   async revokeUser(userId: string): Promise<void> {
     this.ensureIndexes();
-    await this.run(this.tokens.deleteMany({ userId }).setOptions(this.op).exec());
+    await this.run(this.tokens.deleteMany({ userId }).setOptions(this.write).exec());
   }
 
   async takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null> {
@@ -248,7 +281,7 @@ export class MongoTokenStore implements TokenStore {
       this.attempts
         .find({ key, expiresAt: { $gt: now } }, { slot: 1 })
         .lean<Pick<AttemptDocument, 'slot'>[]>()
-        .setOptions(this.op)
+        .setOptions(this.read)
         .exec(),
     );
     const taken = new Set(held.map((doc) => doc.slot));
@@ -263,13 +296,13 @@ export class MongoTokenStore implements TokenStore {
     await this.run(
       this.attempts
         .deleteOne({ _id: `${key}:${slot}` })
-        .setOptions(this.op)
+        .setOptions(this.write)
         .exec(),
     );
   }
 
   async clearAttempts(key: string): Promise<void> {
-    await this.run(this.attempts.deleteMany({ key }).setOptions(this.op).exec());
+    await this.run(this.attempts.deleteMany({ key }).setOptions(this.write).exec());
   }
 
   async close(): Promise<void> {
@@ -291,7 +324,7 @@ export class MongoTokenStore implements TokenStore {
   private async takeSlot(doc: AttemptDocument, now: Date): Promise<boolean> {
     for (let round = 0; round < 2; round += 1) {
       try {
-        await this.run(insertDocument(this.attempts.collection, doc, this.op));
+        await this.run(insertDocument(this.attempts.collection, doc, this.write));
         return true;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
@@ -299,7 +332,7 @@ export class MongoTokenStore implements TokenStore {
       const freed = await this.run(
         this.attempts
           .deleteOne({ _id: doc._id, expiresAt: { $lte: now } })
-          .setOptions(this.op)
+          .setOptions(this.write)
           .exec(),
       );
       if (freed.deletedCount !== 1) return false;

@@ -13,7 +13,7 @@ import { OptionsError, describeValue } from '../core/errors';
 import type { Logger } from '../core/events';
 import type { User, UserAdapter } from '../core/users';
 import { checkPositiveInteger } from '../options/checks';
-import { DEFAULT_TIMEOUT_MS, bounded } from './collection';
+import { DEFAULT_TIMEOUT_MS, MAJORITY, PRIMARY, bounded } from './collection';
 import { asModel, type MongooseModel } from './mongoose-types';
 
 /** Options of {@link mongooseUsers}. */
@@ -103,6 +103,7 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
   const nameField = checkPath(generic, 'nameField', options.nameField, false) ?? 'name';
   const localeField = checkPath(generic, 'localeField', options.localeField, false) ?? 'locale';
   const op = { timeoutMS: checkPositiveInteger('mongooseUsers.timeoutMs', options.timeoutMs, DEFAULT_TIMEOUT_MS) };
+  const read = { ...op, ...PRIMARY };
   const logger = options.logger === undefined ? console : options.logger;
   // With `lowercase: true` on the path, the fallback below is case-insensitive already: nothing to warn about.
   const storedLowercase =
@@ -130,7 +131,7 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
             .sort({ _id: 1 })
             .limit(2)
             .lean<UserDocument[]>()
-            .setOptions(op)
+            .setOptions(read)
             .exec(),
           op.timeoutMS,
         );
@@ -153,7 +154,7 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
         .sort({ _id: 1 })
         .limit(2)
         .lean<UserDocument[]>()
-        .setOptions(op)
+        .setOptions(read)
         .exec(),
       op.timeoutMS,
     );
@@ -173,7 +174,7 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
       const result = await bounded(
         users
           .updateOne({ _id: id }, { $set: { [passwordField]: passwordHash } })
-          .setOptions(op)
+          .setOptions({ ...op, ...MAJORITY })
           .exec(),
         op.timeoutMS,
       );

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
-import { PasswordResetError } from '../core/errors';
+import { PasswordResetError, ServiceUnavailableError } from '../core/errors';
 import type { Credential, ResetFlow } from '../core/reset-flow';
 import { formBody, isFormPost } from '../http/body-parsing';
 import { ENDPOINTS, type RequestSchemas } from '../http/endpoints';
@@ -378,7 +378,10 @@ export function pageRoutes(deps: PageDependencies): Router {
     if (res.headersSent) return;
     pageHeaders(req, res, () => undefined);
     const ctx = contextOf(req);
-    const text = API_ERROR_TEXT[mapped.code]?.(ctx.t) ?? ctx.t.errors.unexpected;
+    const unconfirmed = mapped instanceof ServiceUnavailableError && mapped.unconfirmed;
+    const text = unconfirmed
+      ? ctx.t.errors.unconfirmed
+      : (API_ERROR_TEXT[mapped.code]?.(ctx.t) ?? ctx.t.errors.unexpected);
     const heading = req.path.startsWith(ENDPOINTS.forgot.path) ? ctx.t.forgot.title : ctx.t.reset.title;
     messagePage(res, ctx, mapped.status, heading, [text]);
   });

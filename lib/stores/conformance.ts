@@ -47,6 +47,13 @@ function randomHash(): string {
   return randomBytes(32).toString('hex');
 }
 
+/** What the router does for a token whose email went out: save it, then mark it delivered. */
+async function issue(store: TokenStore, record: TokenRecord): Promise<void> {
+  await issue(store, record);
+  ok(typeof store.markDelivered === 'function', 'the store has markDelivered (TokenStore 0.2)');
+  await store.markDelivered(record.tokenHash);
+}
+
 /** The cases, each with a fresh store from `createSubject` (closed afterwards, also when the case fails). */
 export function tokenStoreConformance(options: TokenStoreConformanceOptions): ConformanceCase[] {
   const retentionMs = options.expiredRetentionMs ?? DEFAULT_EXPIRED_RETENTION_MS;
@@ -55,7 +62,7 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       'find returns a saved token with every field, and null for an unknown hash',
       async (store, _subject, record) => {
         const saved = record({ codeHash: randomHash(), codeSalt: 'ab'.repeat(16) });
-        await store.save(saved);
+        await issue(store, saved);
         deepStrictEqual(await store.find(saved.tokenHash), saved);
         strictEqual(await store.find(randomHash()), null);
       },
@@ -64,7 +71,7 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       'a token without a code comes back without code fields',
       async (store, _subject, record) => {
         const saved = record();
-        await store.save(saved);
+        await issue(store, saved);
         const found = await store.find(saved.tokenHash);
         deepStrictEqual(found, saved);
         ok(!('codeHash' in found), 'a token saved without a code has no codeHash');
@@ -75,21 +82,21 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       async (store, _subject, record, clock) => {
         const first = record({ createdAt: new Date(clock - 1000) });
         const other = record({ userId: 'user-2', createdAt: new Date(clock + 5) });
-        await store.save(first);
-        await store.save(other);
+        await issue(store, first);
+        await issue(store, other);
         deepStrictEqual(await store.findByUser('user-1'), first);
         strictEqual(await store.findByUser('nobody'), null);
       },
     ],
     [
-      'saving a token supersedes the older tokens of the same user only',
+      'a delivered token supersedes the older tokens of the same user only',
       async (store, _subject, record, clock) => {
         const old = record({ createdAt: new Date(clock - 1000) });
         const otherUser = record({ userId: 'user-2' });
         const fresh = record();
-        await store.save(old);
-        await store.save(otherUser);
-        await store.save(fresh);
+        await issue(store, old);
+        await issue(store, otherUser);
+        await issue(store, fresh);
         strictEqual(await store.find(old.tokenHash), null);
         deepStrictEqual(await store.find(fresh.tokenHash), fresh);
         deepStrictEqual(await store.findByUser('user-1'), fresh);
@@ -97,10 +104,48 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       },
     ],
     [
+      'a token not yet delivered supersedes nothing and is not the newest, but its link is found',
+      async (store, _subject, record, clock) => {
+        const received = record({ createdAt: new Date(clock - 1000) });
+        const neverSent = record();
+        await issue(store, received);
+        await store.save(neverSent);
+        deepStrictEqual(await store.find(received.tokenHash), received);
+        deepStrictEqual(await store.findByUser('user-1'), received);
+        deepStrictEqual(await store.find(neverSent.tokenHash), neverSent);
+      },
+    ],
+    [
+      'marking a token delivered after a newer one was delivered removes it, and the newer link stays',
+      async (store, _subject, record, clock) => {
+        const older = record({ createdAt: new Date(clock - 1000) });
+        const newer = record();
+        await store.save(older);
+        await issue(store, newer);
+        await store.markDelivered!(older.tokenHash);
+        strictEqual(await store.find(older.tokenHash), null);
+        deepStrictEqual(await store.findByUser('user-1'), newer);
+        await store.markDelivered!(newer.tokenHash);
+        await store.markDelivered!(randomHash());
+        deepStrictEqual(await store.find(newer.tokenHash), newer);
+      },
+    ],
+    [
+      'a claimed token saved and delivered again works again (the router puts back a token it consumed by mistake)',
+      async (store, _subject, record) => {
+        const saved = record();
+        await issue(store, saved);
+        strictEqual(await store.claim(saved.tokenHash), true);
+        await issue(store, saved);
+        deepStrictEqual(await store.findByUser('user-1'), saved);
+        strictEqual(await store.claim(saved.tokenHash), true);
+      },
+    ],
+    [
       'claim succeeds once, then the token is gone',
       async (store, _subject, record) => {
         const saved = record();
-        await store.save(saved);
+        await issue(store, saved);
         strictEqual(await store.claim(saved.tokenHash), true);
         strictEqual(await store.claim(saved.tokenHash), false);
         strictEqual(await store.find(saved.tokenHash), null);
@@ -112,7 +157,7 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       'an expired token is still found (so it can be told apart from an invalid one) until purged after the retention',
       async (store, subject, record, clock) => {
         const saved = record({ expiresAt: new Date(clock + 1000) });
-        await store.save(saved);
+        await issue(store, saved);
         subject.advance(2000);
         const found = await store.find(saved.tokenHash);
         ok(found !== null && found.expiresAt.getTime() < clock + 2000, 'an expired token is found until purged');
@@ -128,8 +173,8 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       async (store, _subject, record) => {
         const mine = record();
         const theirs = record({ userId: 'user-2' });
-        await store.save(mine);
-        await store.save(theirs);
+        await issue(store, mine);
+        await issue(store, theirs);
         await store.revokeUser('user-1');
         strictEqual(await store.find(mine.tokenHash), null);
         strictEqual(await store.findByUser('user-1'), null);
@@ -161,7 +206,7 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       async (store, subject, record, clock) => {
         const until = new Date(clock + 10_000);
         for (let i = 0; i < 2; i += 1) await store.takeAttempt('code:user-1', 2, until);
-        await store.save(record());
+        await issue(store, record());
         strictEqual(await store.takeAttempt('code:user-1', 2, until), null);
         subject.advance(10_001);
         strictEqual(await store.takeAttempt('code:user-1', 2, new Date(clock + 20_000)), 1);
@@ -171,7 +216,7 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       'of 50 parallel claims of one token exactly one succeeds',
       async (store, _subject, record) => {
         const saved = record();
-        await store.save(saved);
+        await issue(store, saved);
         const results = await Promise.all(Array.from({ length: 50 }, () => store.claim(saved.tokenHash)));
         strictEqual(results.filter(Boolean).length, 1);
       },
@@ -189,10 +234,10 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       },
     ],
     [
-      'of 10 parallel saves for one user exactly the newest token survives',
+      'of 10 parallel deliveries for one user exactly the newest token survives',
       async (store, _subject, record, clock) => {
         const records = Array.from({ length: 10 }, (_, i) => record({ createdAt: new Date(clock + i) }));
-        await Promise.all(records.map((r) => store.save(r)));
+        await Promise.all(records.map((r) => issue(store, r)));
         const found = await Promise.all(records.map((r) => store.find(r.tokenHash)));
         deepStrictEqual(
           found.filter((r) => r !== null),

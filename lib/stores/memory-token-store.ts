@@ -33,6 +33,8 @@ interface Entry {
   createdAt: number;
   codeHash?: string;
   codeSalt?: string;
+  /** Set by markDelivered: only then does the token supersede others and count as the user's newest. */
+  delivered: boolean;
 }
 
 interface AttemptCounter {
@@ -47,7 +49,8 @@ interface AttemptCounter {
  */
 export class MemoryTokenStore implements TokenStore {
   private readonly tokens = new Map<string, Entry>();
-  private readonly newestByUser = new Map<string, string>();
+  /** Hashes of each user's tokens (delivered or not); a user has at most one delivered token. */
+  private readonly byUser = new Map<string, Set<string>>();
   private readonly attempts = new Map<string, AttemptCounter>();
   private readonly maxTokens: number;
   private readonly retentionMs: number;
@@ -73,17 +76,31 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async save(record: TokenRecord): Promise<void> {
-    const previous = this.newestByUser.get(record.userId);
-    if (previous !== undefined) this.tokens.delete(previous);
     this.tokens.set(record.tokenHash, {
       userId: record.userId,
       email: record.email,
       expiresAt: record.expiresAt.getTime(),
       createdAt: record.createdAt.getTime(),
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+      delivered: false,
     });
-    this.newestByUser.set(record.userId, record.tokenHash);
+    const hashes = this.byUser.get(record.userId) ?? new Set<string>();
+    this.byUser.set(record.userId, hashes.add(record.tokenHash));
     if (this.tokens.size > this.maxTokens) this.evictOldest();
+  }
+
+  async markDelivered(tokenHash: string): Promise<void> {
+    const entry = this.tokens.get(tokenHash);
+    if (!entry) return;
+    for (const [otherHash, other] of this.tokensOf(entry.userId)) {
+      if (otherHash === tokenHash) continue;
+      if (issuedBefore(otherHash, other, tokenHash, entry)) this.remove(otherHash, other);
+      else if (other.delivered) {
+        this.remove(tokenHash, entry);
+        return;
+      }
+    }
+    entry.delivered = true;
   }
 
   async find(tokenHash: string): Promise<TokenRecord | null> {
@@ -92,8 +109,10 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async findByUser(userId: string): Promise<TokenRecord | null> {
-    const tokenHash = this.newestByUser.get(userId);
-    return tokenHash === undefined ? null : this.find(tokenHash);
+    for (const [tokenHash, entry] of this.tokensOf(userId)) {
+      if (entry.delivered) return entryToRecord(tokenHash, entry);
+    }
+    return null;
   }
 
   async claim(tokenHash: string): Promise<boolean> {
@@ -104,9 +123,7 @@ export class MemoryTokenStore implements TokenStore {
   }
 
   async revokeUser(userId: string): Promise<void> {
-    const tokenHash = this.newestByUser.get(userId);
-    if (tokenHash !== undefined) this.tokens.delete(tokenHash);
-    this.newestByUser.delete(userId);
+    for (const [tokenHash, entry] of this.tokensOf(userId)) this.remove(tokenHash, entry);
   }
 
   async takeAttempt(key: string, limit: number, expiresAt: Date): Promise<number | null> {
@@ -147,9 +164,17 @@ export class MemoryTokenStore implements TokenStore {
     }
   }
 
+  /** The user's tokens; a snapshot, so callers may remove while iterating. */
+  private tokensOf(userId: string): [string, Entry][] {
+    const hashes = [...(this.byUser.get(userId) ?? [])];
+    return hashes.map((tokenHash): [string, Entry] => [tokenHash, this.tokens.get(tokenHash)!]);
+  }
+
   private remove(tokenHash: string, entry: Entry): void {
     this.tokens.delete(tokenHash);
-    if (this.newestByUser.get(entry.userId) === tokenHash) this.newestByUser.delete(entry.userId);
+    const hashes = this.byUser.get(entry.userId);
+    hashes?.delete(tokenHash);
+    if (hashes?.size === 0) this.byUser.delete(entry.userId);
   }
 
   private evictOldest(): void {
@@ -157,6 +182,11 @@ export class MemoryTokenStore implements TokenStore {
     const oldest = this.tokens.entries().next().value;
     if (oldest) this.remove(oldest[0], oldest[1]);
   }
+}
+
+/** Tokens of a user are ordered by (createdAt, hash), as in the Mongo store, so the order is total. */
+function issuedBefore(hash: string, entry: Entry, otherHash: string, other: Entry): boolean {
+  return entry.createdAt < other.createdAt || (entry.createdAt === other.createdAt && hash < otherHash);
 }
 
 function entryToRecord(tokenHash: string, entry: Entry): TokenRecord {

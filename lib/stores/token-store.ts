@@ -34,10 +34,21 @@ export interface TokenRecord {
 /** Storage of reset tokens and of wrong-code attempt counters. */
 export interface TokenStore {
   /**
-   * Stores a token and removes every token of the same user issued before it
-   * (a newer request supersedes older links).
+   * Stores a token, not yet delivered: until {@link TokenStore.markDelivered} it supersedes nothing and `findByUser`
+   * does not return it, so a token whose email never went out (or whose insert landed after the router gave up on it)
+   * cannot take the place of the link the user did receive.
    */
   save(record: TokenRecord): Promise<void>;
+
+  /**
+   * The email carrying the token was handed to the mailer: the token becomes the user's newest link and every token
+   * of the user issued before it is removed (a newer request supersedes older links). If a newer delivered token of
+   * the user exists already, this one is removed instead. Idempotent.
+   *
+   * Optional for stores written for 0.1: without it, `save` is expected to supersede as it did then (and the
+   * guarantee that an undelivered token supersedes nothing is the store's to give).
+   */
+  markDelivered?(tokenHash: string): Promise<void>;
 
   /**
    * Returns the token with this hash without consuming it, or `null`. May
@@ -46,7 +57,7 @@ export interface TokenStore {
    */
   find(tokenHash: string): Promise<TokenRecord | null>;
 
-  /** The newest token of a user, or `null` (used by the code flow). */
+  /** The newest delivered token of a user, or `null` (used by the code flow). */
   findByUser(userId: string): Promise<TokenRecord | null>;
 
   /**
