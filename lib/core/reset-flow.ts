@@ -4,6 +4,7 @@
  * `TokenStore`, `UserAdapter` and `Mailer` seams. The JSON API and the hosted
  * pages both call it.
  */
+import type { KeyObject } from 'node:crypto';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
@@ -42,7 +43,8 @@ export interface FlowDependencies<Context> {
   tokenTtlMs: number;
   policy: ResolvedPasswordPolicy;
   hashPassword: (password: string) => Promise<string>;
-  code?: { digits: number; maxAttempts: number };
+  /** The code flow, when on; `key` is the HMAC key of the codes (from `secret`). */
+  code?: { digits: number; maxAttempts: number; key: KeyObject };
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
@@ -124,7 +126,7 @@ export class ResetFlow<Context> {
       if (codeOptions) {
         code = generateCode(codeOptions.digits);
         record.codeSalt = generateSalt();
-        record.codeHash = hashCode(code, record.codeSalt);
+        record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
       }
       await store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
@@ -302,7 +304,7 @@ export class ResetFlow<Context> {
     if (
       !record?.codeHash ||
       !record.codeSalt ||
-      !digestsEqual(record.codeHash, hashCode(credential.code, record.codeSalt))
+      !digestsEqual(record.codeHash, hashCode(codeOptions.key, credential.code, record.codeSalt))
     ) {
       failed('wrong_code', user.id);
       if (slot === codeOptions.maxAttempts) this.events.emit({ type: 'code.locked', userId: user.id, ip });
