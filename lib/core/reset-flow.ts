@@ -12,7 +12,15 @@ import type { BackgroundWork } from './background-work';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { toEventError, type EventSink } from './events';
 import { findPasswordProblems, normalizePassword, type ResolvedPasswordPolicy } from './password-policy';
-import { digestsEqual, generateCode, generateSalt, generateToken, hashCode, hashToken } from './tokens';
+import {
+  codeMatches,
+  generateCode,
+  generateSalt,
+  generateToken,
+  hashCode,
+  hashToken,
+  unknownAddressKey,
+} from './tokens';
 import type { User, UserAdapter } from './users';
 
 /** A token, or an address and code: what `/verify` and `/reset` accept. */
@@ -287,25 +295,26 @@ export class ResetFlow<Context> {
 
     const codeOptions = this.config.code!;
     const user = await dependency('users', () => this.config.users.findByEmail(credential.email));
+    // Every case (no account, locked, no live code, wrong code) does the same work, so neither the answer nor its
+    // timing tells whether an account exists: an unknown address takes a slot and reads under a stand-in key (whose
+    // HMAC is computed for known addresses too).
+    const standIn = unknownAddressKey(codeOptions.key, credential.email);
+    const key = user ? `code:${user.id}` : standIn;
+    // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons that count.
+    const slot = await dependency('store', () =>
+      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
+    );
+    const record = await dependency('store', () => store.findByUser(user ? user.id : key));
+    const matches = codeMatches(codeOptions.key, credential.code, record);
     if (!user) {
       failed('invalid');
       throw TOKEN_INVALID;
     }
-    const key = `code:${user.id}`;
-    // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons.
-    const slot = await dependency('store', () =>
-      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
-    );
     if (slot === null) {
       failed('locked', user.id);
       throw TOKEN_INVALID;
     }
-    const record = await dependency('store', () => store.findByUser(user.id));
-    if (
-      !record?.codeHash ||
-      !record.codeSalt ||
-      !digestsEqual(record.codeHash, hashCode(codeOptions.key, credential.code, record.codeSalt))
-    ) {
+    if (!record || !matches) {
       failed('wrong_code', user.id);
       if (slot === codeOptions.maxAttempts) this.events.emit({ type: 'code.locked', userId: user.id, ip });
       throw TOKEN_INVALID;
