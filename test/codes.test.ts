@@ -335,3 +335,32 @@ describe('guarantee 3: the secret option', () => {
     expect(t.events.some((e) => e.type === 'code.locked')).toBe(true);
   });
 });
+
+describe('guarantee 3: a locked code flow never blocks the emailed link', () => {
+  test('after the code flow is locked, the link in the same email still verifies and resets', async () => {
+    t = await codeApp({ maxAttempts: 3 });
+    const code = await requestCode(t);
+    const token = new URL(t.mailer.last(ADA.email)!.data.resetUrl!).searchParams.get('token')!;
+    // Anyone who knows the address can spend its attempts, and renew the lock whenever it runs out.
+    for (let i = 1; i <= 5; i += 1) await t.post('/verify', { email: ADA.email, code: wrong(code, i) });
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'code.locked', userId: ADA.id }));
+    expect((await t.post('/verify', { email: ADA.email, code })).body.error.code).toBe('TOKEN_INVALID');
+
+    const verified = await t.post('/verify', { token });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ success: true, valid: true });
+    expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    expect(t.users.updates).toEqual([{ id: ADA.id, passwordHash: expect.any(String) }]);
+  });
+
+  test('a reset through the link frees the locked code flow for the next email', async () => {
+    t = await codeApp({ maxAttempts: 2 });
+    const code = await requestCode(t);
+    const token = new URL(t.mailer.last(ADA.email)!.data.resetUrl!).searchParams.get('token')!;
+    for (let i = 1; i <= 2; i += 1) await t.post('/verify', { email: ADA.email, code: wrong(code, i) });
+    expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
+
+    const next = await requestCode(t);
+    expect((await t.post('/verify', { email: ADA.email, code: next })).status).toBe(200);
+  });
+});

@@ -69,6 +69,9 @@ interface Authenticated {
   attempt?: { key: string; slot: number };
 }
 
+/** The wrong-code attempt counter of a user's code flow. */
+const codeAttemptKey = (userId: string): string => `code:${userId}`;
+
 const TOKEN_INVALID = new PasswordResetError('TOKEN_INVALID');
 const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
 
@@ -242,7 +245,8 @@ export class ResetFlow<Context> {
     this.events.emit({ type: 'reset.completed', userId: user.id, ip });
 
     // The password is changed; what follows must not turn that into an error answer.
-    await this.afterReset(user, attempt?.key, requester);
+    // A reset by link frees a code flow that someone locked by spending its attempts, as a reset by code does.
+    await this.afterReset(user, attempt?.key ?? (this.config.code && codeAttemptKey(user.id)), requester);
   }
 
   /** `router.revokeTokens(userId)`. */
@@ -299,7 +303,7 @@ export class ResetFlow<Context> {
     // timing tells whether an account exists: an unknown address takes a slot and reads under a stand-in key (whose
     // HMAC is computed for known addresses too).
     const standIn = unknownAddressKey(codeOptions.key, credential.email);
-    const key = user ? `code:${user.id}` : standIn;
+    const key = user ? codeAttemptKey(user.id) : standIn;
     // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons that count.
     const slot = await dependency('store', () =>
       store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
