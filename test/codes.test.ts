@@ -3,7 +3,19 @@
  * numeric code; codes are stored hashed, allow `maxAttempts` wrong guesses per
  * user and then stop working, and a new code does not reset that count.
  */
-import { ADA, GOOD_PASSWORD, GRACE, createApp, manualClock, type TestApp } from './helpers/create-app';
+import { createHash, createHmac } from 'node:crypto';
+import { inspect } from 'node:util';
+import { MemoryTokenStore, OptionsError, OutboxMailer, passwordReset, type PasswordResetOptions } from '../lib';
+import {
+  ADA,
+  GOOD_PASSWORD,
+  GRACE,
+  MemoryUsers,
+  TEST_SECRET,
+  createApp,
+  manualClock,
+  type TestApp,
+} from './helpers/create-app';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -218,5 +230,137 @@ describe('code storage', () => {
     const response = await t.post('/verify', { email: ADA.email, code: '123456' });
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('VALIDATION_FAILED');
+  });
+});
+
+describe('guarantee 3: codes are keyed by the secret', () => {
+  const SECRET = 'S3cr3t-of-this-test-only-0123456789-abcdefghij';
+
+  test('a stored code hash cannot be recomputed from the database alone, only with the secret', async () => {
+    t = await createApp({ options: { code: { enabled: true }, secret: SECRET } });
+    const save = jest.spyOn(t.store, 'save');
+    const code = await requestCode(t);
+    const { codeHash, codeSalt } = save.mock.calls[0]![0];
+    expect(codeHash).toMatch(/^[0-9a-f]{64}$/);
+    // What 0.1 stored, and what anyone holding a copy of the database could try for every code:
+    const unkeyed = createHash('sha256').update(`${codeSalt}:${code}`, 'utf8').digest('hex');
+    expect(codeHash).not.toBe(unkeyed);
+    expect(codeHash).toBe(createHmac('sha256', SECRET).update(`${codeSalt}:${code}`, 'utf8').digest('hex'));
+    // Another secret gives another hash, so a guess needs the secret too.
+    expect(codeHash).not.toBe(createHmac('sha256', `${SECRET}x`).update(`${codeSalt}:${code}`).digest('hex'));
+    expect((await t.post('/verify', { email: ADA.email, code })).status).toBe(200);
+  });
+
+  test('without a secret, the default memory store hashes under a random key of its own and codes work', async () => {
+    const save = jest.spyOn(MemoryTokenStore.prototype, 'save');
+    try {
+      t = await createApp({ options: { code: { enabled: true }, secret: undefined, store: undefined } });
+      const code = await requestCode(t);
+      const { codeHash, codeSalt } = save.mock.calls[0]![0];
+      const input = `${codeSalt}:${code}`;
+      expect(codeHash).not.toBe(createHash('sha256').update(input).digest('hex'));
+      expect(codeHash).not.toBe(createHmac('sha256', TEST_SECRET).update(input).digest('hex'));
+      expect((await t.post('/verify', { email: ADA.email, code })).status).toBe(200);
+    } finally {
+      save.mockRestore();
+    }
+  });
+});
+
+describe('guarantee 3: the secret option', () => {
+  const base = (): PasswordResetOptions => ({
+    users: new MemoryUsers([ADA]),
+    resetUrl: 'https://app.example/reset',
+    mailer: new OutboxMailer({ logger: false }),
+    logger: false,
+  });
+  const failure = (options: Partial<PasswordResetOptions>): OptionsError => {
+    try {
+      passwordReset({ ...base(), ...options });
+    } catch (error) {
+      if (error instanceof OptionsError) return error;
+      throw error;
+    }
+    throw new Error('built without an OptionsError');
+  };
+  const builds = (options: Partial<PasswordResetOptions>): void => {
+    void passwordReset({ ...base(), ...options }).close();
+  };
+
+  test.each([
+    ['store', { store: new MemoryTokenStore() }],
+    ['mongoose', { mongoose: { connection: { model: () => undefined } as never } }],
+  ])('is required with the code flow on and %s set, naming secret and what is allowed', (_name, given) => {
+    const error = failure({ ...given, code: { enabled: true } });
+    expect(error).toMatchObject({ code: 'ERR_EPR_OPTION_REQUIRED', option: 'secret' });
+    expect(error.message).toMatch(/option "secret" is required .*at least 32 characters/);
+  });
+
+  test('is optional without the code flow, or on the default memory store', () => {
+    expect(() => builds({ store: new MemoryTokenStore() })).not.toThrow();
+    expect(() => builds({ store: new MemoryTokenStore(), code: { enabled: false } })).not.toThrow();
+    expect(() => builds({ code: { enabled: true } })).not.toThrow();
+    expect(() =>
+      builds({ store: new MemoryTokenStore(), code: { enabled: true }, secret: 'x'.repeat(32) }),
+    ).not.toThrow();
+  });
+
+  test('a secret under 32 characters or not a string is refused without showing it', () => {
+    const short = 'hunter2-hunter2-hunter2-hunter2';
+    const error = failure({ secret: short, code: { enabled: true } });
+    expect(error).toMatchObject({ code: 'ERR_EPR_OPTION_INVALID', option: 'secret' });
+    expect(error.message).toContain('must be a string of at least 32 characters, got a string of length 31');
+    expect(error.message).not.toContain('hunter2');
+    expect(inspect(error)).not.toContain('hunter2');
+    expect(failure({ secret: 42 as never })).toMatchObject({ code: 'ERR_EPR_OPTION_INVALID', option: 'secret' });
+  });
+
+  test('the secret never reaches events, logs, the store or an inspection of the router', async () => {
+    const secret = 'never-printed-secret-0123456789-abcdefghijklmnop';
+    t = await createApp({ options: { code: { enabled: true, maxAttempts: 2 }, secret, pages: true, openapi: true } });
+    const save = jest.spyOn(t.store, 'save');
+    const code = await requestCode(t);
+    await t.post('/verify', { email: ADA.email, code: wrong(code) });
+    await t.post('/verify', { email: 'nobody@example.com', code });
+    await t.post('/reset', { email: ADA.email, code: wrong(code, 2), password: GOOD_PASSWORD });
+    await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD });
+    const seen = [
+      JSON.stringify(t.events),
+      JSON.stringify(t.logs),
+      JSON.stringify(save.mock.calls),
+      JSON.stringify(t.mailer.messages),
+      inspect(t.router, { depth: null, showHidden: true }),
+    ];
+    for (const text of seen) expect(text).not.toContain(secret);
+    expect(t.events.some((e) => e.type === 'code.locked')).toBe(true);
+  });
+});
+
+describe('guarantee 3: a locked code flow never blocks the emailed link', () => {
+  test('after the code flow is locked, the link in the same email still verifies and resets', async () => {
+    t = await codeApp({ maxAttempts: 3 });
+    const code = await requestCode(t);
+    const token = new URL(t.mailer.last(ADA.email)!.data.resetUrl!).searchParams.get('token')!;
+    // Anyone who knows the address can spend its attempts, and renew the lock whenever it runs out.
+    for (let i = 1; i <= 5; i += 1) await t.post('/verify', { email: ADA.email, code: wrong(code, i) });
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'code.locked', userId: ADA.id }));
+    expect((await t.post('/verify', { email: ADA.email, code })).body.error.code).toBe('TOKEN_INVALID');
+
+    const verified = await t.post('/verify', { token });
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ success: true, valid: true });
+    expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
+    expect(t.users.updates).toEqual([{ id: ADA.id, passwordHash: expect.any(String) }]);
+  });
+
+  test('a reset through the link frees the locked code flow for the next email', async () => {
+    t = await codeApp({ maxAttempts: 2 });
+    const code = await requestCode(t);
+    const token = new URL(t.mailer.last(ADA.email)!.data.resetUrl!).searchParams.get('token')!;
+    for (let i = 1; i <= 2; i += 1) await t.post('/verify', { email: ADA.email, code: wrong(code, i) });
+    expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);
+
+    const next = await requestCode(t);
+    expect((await t.post('/verify', { email: ADA.email, code: next })).status).toBe(200);
   });
 });

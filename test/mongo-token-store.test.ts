@@ -9,6 +9,7 @@ import request from 'supertest';
 import { MongoTokenStore, OptionsError, OutboxMailer, passwordReset } from '../lib';
 import { hashToken } from '../lib/core/tokens';
 import { databaseName, describeMongo, dropAndClose, mongoUri, openConnection } from './support/mongo';
+import { TEST_SECRET } from './helpers/create-app';
 
 const sleep = (ms: number): Promise<void> => new Promise((wake) => setTimeout(wake, ms));
 
@@ -33,6 +34,7 @@ describeMongo('MongoTokenStore on MongoDB', () => {
       mongoose: { connection, collection: 'hashed_tokens' },
       mailer,
       code: { enabled: true },
+      secret: TEST_SECRET,
       resetUrl: 'https://app.example/reset',
       bcryptRounds: 4,
       rateLimit: false,

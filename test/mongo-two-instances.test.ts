@@ -16,6 +16,7 @@ import {
   type PasswordResetRouter,
 } from '../lib';
 import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
+import { TEST_SECRET } from './helpers/create-app';
 
 interface UserFields {
   email: string;
@@ -123,7 +124,8 @@ describeMongo('two app instances on one database', () => {
   });
 
   test('wrong codes are counted across instances: of 50 parallel guesses exactly maxAttempts are compared', async () => {
-    const options = { code: { enabled: true, maxAttempts: 5 } };
+    // One secret on every instance: a code hashed by one must be checked by the other.
+    const options = { code: { enabled: true, maxAttempts: 5 }, secret: TEST_SECRET };
     const [a, b] = [await instance(options), await instance(options)];
     await request(a.app).post('/auth/forgot').send({ email: 'grace@example.com' });
     await until(() => a.mailer.messages.length > 0);

@@ -4,6 +4,7 @@
  * `TokenStore`, `UserAdapter` and `Mailer` seams. The JSON API and the hosted
  * pages both call it.
  */
+import type { KeyObject } from 'node:crypto';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
@@ -12,7 +13,15 @@ import { Settler, mayStillLand, type SettleTicket } from './settling';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { toEventError, type EventSink } from './events';
 import { findPasswordProblems, normalizePassword, type ResolvedPasswordPolicy } from './password-policy';
-import { digestsEqual, generateCode, generateSalt, generateToken, hashCode, hashToken } from './tokens';
+import {
+  codeMatches,
+  generateCode,
+  generateSalt,
+  generateToken,
+  hashCode,
+  hashToken,
+  unknownAddressKey,
+} from './tokens';
 import type { User, UserAdapter } from './users';
 
 /** A token, or an address and code: what `/verify` and `/reset` accept. */
@@ -43,7 +52,8 @@ export interface FlowDependencies<Context> {
   tokenTtlMs: number;
   policy: ResolvedPasswordPolicy;
   hashPassword: (password: string) => Promise<string>;
-  code?: { digits: number; maxAttempts: number };
+  /** The code flow, when on; `key` is the HMAC key of the codes (from `secret`). */
+  code?: { digits: number; maxAttempts: number; key: KeyObject };
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
@@ -61,6 +71,9 @@ interface Authenticated {
   /** For the code flow: the attempt slot this request holds, to give back if the request turns out fine. */
   attempt?: { key: string; slot: number };
 }
+
+/** The wrong-code attempt counter of a user's code flow. */
+const codeAttemptKey = (userId: string): string => `code:${userId}`;
 
 const TOKEN_INVALID = new PasswordResetError('TOKEN_INVALID');
 const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
@@ -129,7 +142,7 @@ export class ResetFlow<Context> {
       if (codeOptions) {
         code = generateCode(codeOptions.digits);
         record.codeSalt = generateSalt();
-        record.codeHash = hashCode(code, record.codeSalt);
+        record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
       }
       await store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
@@ -288,7 +301,8 @@ export class ResetFlow<Context> {
     this.events.emit({ type: 'reset.completed', userId: user.id, ip });
 
     // The password is changed; what follows must not turn that into an error answer.
-    await this.afterReset(user, attempt?.key, requester);
+    // A reset by link frees a code flow that someone locked by spending its attempts, as a reset by code does.
+    await this.afterReset(user, attempt?.key ?? (this.config.code && codeAttemptKey(user.id)), requester);
   }
 
   /**
@@ -414,25 +428,26 @@ export class ResetFlow<Context> {
 
     const codeOptions = this.config.code!;
     const user = await dependency('users', () => this.config.users.findByEmail(credential.email));
+    // Every case (no account, locked, no live code, wrong code) does the same work, so neither the answer nor its
+    // timing tells whether an account exists: an unknown address takes a slot and reads under a stand-in key (whose
+    // HMAC is computed for known addresses too).
+    const standIn = unknownAddressKey(codeOptions.key, credential.email);
+    const key = user ? codeAttemptKey(user.id) : standIn;
+    // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons that count.
+    const slot = await dependency('store', () =>
+      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
+    );
+    const record = await dependency('store', () => store.findByUser(user ? user.id : key));
+    const matches = codeMatches(codeOptions.key, credential.code, record);
     if (!user) {
       failed('invalid');
       throw TOKEN_INVALID;
     }
-    const key = `code:${user.id}`;
-    // Take the attempt slot before comparing, so N parallel guesses get at most maxAttempts comparisons.
-    const slot = await dependency('store', () =>
-      store.takeAttempt(key, codeOptions.maxAttempts, new Date(this.config.now().getTime() + this.config.tokenTtlMs)),
-    );
     if (slot === null) {
       failed('locked', user.id);
       throw TOKEN_INVALID;
     }
-    const record = await dependency('store', () => store.findByUser(user.id));
-    if (
-      !record?.codeHash ||
-      !record.codeSalt ||
-      !digestsEqual(record.codeHash, hashCode(credential.code, record.codeSalt))
-    ) {
+    if (!record || !matches) {
       failed('wrong_code', user.id);
       if (slot === codeOptions.maxAttempts) this.events.emit({ type: 'code.locked', userId: user.id, ip });
       throw TOKEN_INVALID;

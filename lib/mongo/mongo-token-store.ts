@@ -285,9 +285,23 @@ export class MongoTokenStore implements TokenStore {
         .exec(),
     );
     const taken = new Set(held.map((doc) => doc.slot));
+    let tried = false;
     for (let slot = 1; slot <= limit; slot += 1) {
       if (taken.has(slot)) continue;
+      tried = true;
       if (await this.takeSlot({ _id: `${key}:${slot}`, key, slot, expiresAt }, now)) return slot;
+    }
+    if (!tried) {
+      // Every slot is held: insert the last one all the same (it collides, unless it was freed meanwhile), so a
+      // locked key costs the round trips of an open one and its timing does not single out a locked account.
+      try {
+        await this.run(
+          insertDocument(this.attempts.collection, { _id: `${key}:${limit}`, key, slot: limit, expiresAt }, this.op),
+        );
+        return limit;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+      }
     }
     return null;
   }

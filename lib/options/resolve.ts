@@ -5,9 +5,11 @@
  * compiled schemas). Nothing is constructed here: `passwordReset()` builds the
  * stores, mailer, limiters and flow from these values.
  */
+import type { KeyObject } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import type { Logger } from '../core/events';
 import { BCRYPT_MAX_BYTES, type ResolvedPasswordPolicy } from '../core/password-policy';
+import { codeKey } from '../core/tokens';
 import type { User } from '../core/users';
 import { compileSchemas, type RequestSchemas } from '../http/endpoints';
 import { DEFAULTS } from './defaults';
@@ -29,7 +31,8 @@ export interface ResolvedOptions {
   policy: ResolvedPasswordPolicy;
   hashPassword: (password: string) => Promise<string>;
   rateLimit: ResolvedRateLimits | false;
-  code?: { digits: number; maxAttempts: number };
+  /** The code flow, when on; `key` holds `secret` (or a random key per process), never shown by `util.inspect`. */
+  code?: { digits: number; maxAttempts: number; key: KeyObject };
   appName: string;
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
@@ -76,6 +79,7 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     ? {
         digits: options.code.digits ?? DEFAULTS.code.digits,
         maxAttempts: options.code.maxAttempts ?? DEFAULTS.code.maxAttempts,
+        key: codeKey(options.secret),
       }
     : undefined;
   const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);

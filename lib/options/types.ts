@@ -195,6 +195,14 @@ export interface PasswordResetOptions {
   sendgrid?: SendGridOptions;
   /** Token lifetime. @default '30m' */
   tokenTtl?: Duration;
+  /**
+   * The server secret codes are hashed under (HMAC-SHA-256), at least 32 characters, e.g.
+   * `process.env.PASSWORD_RESET_SECRET` made by `openssl rand -base64 32`: a copy of the database alone is then not
+   * enough to recover a code. Required with `code.enabled` and `store` or `mongoose` (every instance needs the same
+   * one); with the default `MemoryTokenStore` a random one is made per process. Changing it invalidates outstanding
+   * codes (their links keep working). Never logged or put in errors.
+   */
+  secret?: string;
   /** Password policy. */
   password?: PasswordOptions;
   /**

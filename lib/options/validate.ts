@@ -32,6 +32,7 @@ const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
   mailer: true,
   sendgrid: true,
   tokenTtl: true,
+  secret: true,
   password: true,
   bcryptRounds: true,
   hashPassword: true,
@@ -96,6 +97,29 @@ function checkPasswordOptions(value: unknown): void {
   checkBoolean('password.blockCommon', password.blockCommon);
   checkFunction('password.isBreached', password.isBreached);
   checkFunction('password.validate', password.validate);
+}
+
+/** Fewest characters of `secret`: 32 random base64 characters hold 192 bits. */
+export const MIN_SECRET_LENGTH = 32;
+
+function checkSecret(o: PlainObject): void {
+  const { secret } = o;
+  // Never the secret itself in a message: describeValue shows a string's length only.
+  if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH)) {
+    invalidOption(
+      'secret',
+      `must be a string of at least ${MIN_SECRET_LENGTH} characters, got ${describeValue(secret)}`,
+    );
+  }
+  const codeOn = isPlainObject(o.code) && o.code.enabled === true;
+  if (secret === undefined && codeOn && (o.store !== undefined || o.mongoose !== undefined)) {
+    throw new OptionsError(
+      'ERR_EPR_OPTION_REQUIRED',
+      'secret',
+      `is required with the code flow on a store you set ("store" or "mongoose"), the same on every instance: ` +
+        `a string of at least ${MIN_SECRET_LENGTH} characters, e.g. from \`openssl rand -base64 32\``,
+    );
+  }
 }
 
 function checkCode(value: unknown): void {
@@ -232,6 +256,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
     );
   checkRateLimit(o.rateLimit);
   checkCode(o.code);
+  checkSecret(o);
   checkHooks(o.hooks);
   checkEmails(o.emails);
   checkPages(o.pages);

@@ -86,6 +86,8 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
         await issue(store, other);
         deepStrictEqual(await store.findByUser('user-1'), first);
         strictEqual(await store.findByUser('nobody'), null);
+        // The code flow's stand-in read for an address without an account: not in the format of any app's ids.
+        strictEqual(await store.findByUser('code-unknown:17'), null);
       },
     ],
     [

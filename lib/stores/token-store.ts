@@ -21,7 +21,7 @@ export interface TokenRecord {
   userId: string;
   /** The address the token was sent to, used to find the user again at reset time. */
   email: string;
-  /** SHA-256 of `codeSalt` and the code, hex, when the code flow is on. */
+  /** HMAC-SHA-256 of `codeSalt` and the code under the `secret` option, hex, when the code flow is on. */
   codeHash?: string;
   /** Random salt of `codeHash`, hex. */
   codeSalt?: string;
@@ -57,7 +57,11 @@ export interface TokenStore {
    */
   find(tokenHash: string): Promise<TokenRecord | null>;
 
-  /** The newest delivered token of a user, or `null` (used by the code flow). */
+  /**
+   * The newest delivered token of a user, or `null` (used by the code flow). Also called with ids that are no user's (the
+   * stand-in for an address without an account, `code-unknown:<n>`): those must resolve `null`, not fail, since a
+   * failure only for unknown addresses would tell which addresses have accounts.
+   */
   findByUser(userId: string): Promise<TokenRecord | null>;
 
   /**

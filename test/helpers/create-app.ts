@@ -24,6 +24,8 @@ import {
 /** A new password every default policy accepts. */
 export const GOOD_PASSWORD = 'correct horse battery staple';
 export const RESET_URL = 'https://app.example/reset-password';
+/** The `secret` of test apps: the helper passes its own `store`, and with the code flow that needs one. */
+export const TEST_SECRET = 'test-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
 /** One seeded user, with the password hash the adapter stores for it. */
 export interface SeedUser extends User {
@@ -71,8 +73,8 @@ export type EventMatcher = (event: PasswordResetEvent) => boolean;
 
 export interface CreateAppOptions {
   /**
-   * Merged over the test defaults (`bcryptRounds: 4`, `rateLimit: false`, captured logger, the helper's store and
-   * mailer).
+   * Merged over the test defaults (`bcryptRounds: 4`, `rateLimit: false`, captured logger, `TEST_SECRET`, the
+   * helper's store and mailer).
    */
   options?: Partial<PasswordResetOptions>;
   /** Seeded users. @default [ADA, GRACE] */
@@ -164,6 +166,7 @@ export async function createApp(setup: CreateAppOptions = {}): Promise<TestApp> 
     bcryptRounds: 4,
     rateLimit: false,
     logger,
+    secret: TEST_SECRET,
     ...setup.options,
     hooks: {
       ...setup.options?.hooks,

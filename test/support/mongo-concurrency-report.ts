@@ -78,6 +78,7 @@ async function main(): Promise<void> {
       mongoose: { connection, collection: 'report_tokens' },
       mailer,
       code: { enabled: true, maxAttempts: 5 },
+      secret: 'concurrency-report-secret-0123456789abcdef',
       resetUrl: 'https://app.example/reset',
       bcryptRounds: 4,
       rateLimit: false,
