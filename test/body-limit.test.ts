@@ -56,8 +56,14 @@ async function upload(
     const req = request({ host: '127.0.0.1', port, method: 'POST', path: `${app.mountPath}${path}`, headers });
     // The server closes the connection while the client writes: EPIPE / ECONNRESET on the request are expected.
     req.on('error', () => undefined);
+    // Without an early answer nothing comes while the request is open: fail with that, not jest's timeout.
+    const deadline = setTimeout(() => {
+      req.destroy();
+      reject(new Error('no answer within 10 s while the request was still open'));
+    }, 10_000);
     req.on('response', (res) => {
       answered = true;
+      clearTimeout(deadline);
       const msToAnswer = Number(process.hrtime.bigint() - started) / 1e6;
       const writtenBeforeAnswer = req.writableEnded ? undefined : written;
       let body = '';
@@ -151,6 +157,21 @@ describe('SPEC 413: refused as soon as the limit is passed, without reading the 
     console.log(
       `endless gzip: 413 after ${outcome.msToAnswer.toFixed(1)} ms; server read ${outcome.serverBytesRead} bytes`,
     );
+  });
+
+  test('a gzip body that decodes past the limit is refused at once, though under 1 KiB of it was sent', async () => {
+    t = await createApp();
+    const member = gzipSync(CHUNK);
+    let sent = 0;
+    // A few members, then nothing more: the request stays open, as a slow client's would.
+    const outcome = await upload(t, '/verify', { ...JSON_HEADERS, 'content-encoding': 'gzip' }, () => {
+      if (sent + member.length > 1024) return undefined;
+      sent += member.length;
+      return member;
+    });
+    expectEarly413(outcome);
+    expect(outcome.writtenBeforeAnswer).toBeLessThanOrEqual(1024);
+    expect(JSON.parse(outcome.body)).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
   });
 
   test('an endless form post to a hosted page gets the 413 page while the client is still writing', async () => {

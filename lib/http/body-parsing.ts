@@ -6,6 +6,8 @@
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Socket } from 'node:net';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { PasswordResetError } from '../core/errors';
 
 /** Bodies of this API are a few short strings: 8 KiB as sent, and 8 KiB once decoded (body-parser's `limit`). */
@@ -79,29 +81,56 @@ function refuseTooLarge(req: Request, res: Response, next: NextFunction): void {
 }
 
 /**
+ * Decoders for the encodings body-parser inflates, to count the decoded size beside it (zstd, where Node has it, is
+ * held to the limit on the bytes sent only).
+ */
+const DECODERS: Readonly<Record<string, (() => Transform) | undefined>> = {
+  gzip: createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/**
  * Runs body-parser's `parse`, but answers 413 the moment the limit is passed. body-parser reports a body over its
  * limit only after it has read the rest of the request (its `dump`, so that the connection can be reused): an
  * endless chunked upload would be read for as long as the client sends, and an oversized Content-Length to its end.
- * So the declared length is checked before reading, and the bytes sent are counted as they arrive. The limit holds
- * for the bytes sent whatever their `Content-Encoding` (no body of this API compresses to more than it), so a body
- * whose decoded size passes it (where body-parser stops decoding, then drains) is refused within that many more bytes.
+ * So the declared length is checked before reading, and the body is counted as it arrives: the bytes sent (the
+ * limit holds for them whatever the `Content-Encoding`) and, for an encoded body, the bytes it decodes to.
  */
 function parseWithinLimit(parse: RequestHandler): RequestHandler {
   return (req, res, next) => {
     if (Number(req.headers['content-length']) > BODY_LIMIT_BYTES) return refuseTooLarge(req, res, next);
+    const encoding = req.headers['content-encoding']?.toLowerCase();
+    // Decoding twice costs at most the limit: both decoders stop there.
+    const decoder = encoding === undefined ? undefined : DECODERS[encoding]?.();
     let received = 0;
+    let decoded = 0;
     let refused = false;
-    const count = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received <= BODY_LIMIT_BYTES) return;
-      refused = true;
+    const stop = (): void => {
       req.off('data', count);
+      decoder?.destroy();
+    };
+    const refuse = (): void => {
+      if (refused) return;
+      refused = true;
+      stop();
       refuseTooLarge(req, res, next);
     };
+    function count(chunk: Buffer): void {
+      received += chunk.length;
+      if (received > BODY_LIMIT_BYTES) return refuse();
+      decoder?.write(chunk);
+    }
+    decoder?.on('data', (out: Buffer) => {
+      decoded += out.length;
+      if (decoded > BODY_LIMIT_BYTES) refuse();
+    });
+    // A body that does not decode is body-parser's to report (400).
+    decoder?.on('error', () => undefined);
     // Added before body-parser's own listener, in the same tick, so both see every chunk.
     req.on('data', count);
     parse(req, res, (error?: unknown) => {
-      req.off('data', count);
+      stop();
       // Already answered: body-parser only now finished draining or saw the socket close.
       if (!refused) next(error ? toBodyError(error) : undefined);
     });
