@@ -296,7 +296,7 @@ export class MongoTokenStore implements TokenStore {
       // locked key costs the round trips of an open one and its timing does not single out a locked account.
       try {
         await this.run(
-          insertDocument(this.attempts.collection, { _id: `${key}:${limit}`, key, slot: limit, expiresAt }, this.op),
+          insertDocument(this.attempts.collection, { _id: `${key}:${limit}`, key, slot: limit, expiresAt }, this.write),
         );
         return limit;
       } catch (error) {

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KNOWN_EMAIL, UNKNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
 import { startMongoForBench } from './mongo';
+import { measureScoring } from './scoring';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const root = path.resolve(__dirname, '../..');
@@ -338,6 +339,19 @@ async function main(): Promise<void> {
       `${fmt(m.bytesPerToken, 0)} B/token, find ${fmt(m.lookupNs, 0)} ns (bare Map.get ${fmt(m.mapGetNs, 0)} ns)`,
     ]);
   report.memory = memory;
+
+  // 6. minStrength: zxcvbn's work per request, bounded to the first SCORED_CHARACTERS, against the whole password.
+  const scoring = await measureScoring();
+  for (const s of scoring)
+    rows.push([
+      `minStrength check, ${s.length}-character ${s.kind}`,
+      '',
+      fmt(s.policyMs, 1),
+      '',
+      '',
+      `zxcvbn on the whole password ${fmt(s.wholeMs, 1)} ms`,
+    ]);
+  report.scoring = scoring;
 
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'of floor', 'notes'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
