@@ -178,6 +178,8 @@ export class ResetFlow<Context> {
       await mark();
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'store', error: toEventError(error), ip });
+      // A refusal is final; only a call that may still land is worth repeating.
+      if (!mayStillLand(error)) return;
       this.settle(record.userId, async () => {
         const marked = await this.settler.persist(mark);
         if (!marked.ok) this.events.emit({ type: 'error', stage: 'store', error: toEventError(marked.error), ip });

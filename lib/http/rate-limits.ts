@@ -46,11 +46,18 @@ function setCombinedHeader(req: Request, res: Response): void {
  * each: its default prints whole error objects to console.error on every request while a store is down.
  */
 function rateLimitLogger(logger: Logger | false): ExpressRateLimitLogger {
-  const write = (error: unknown, message?: string): void => {
+  const write = (error: unknown, message?: string, outcome = ''): void => {
     if (logger)
-      logger.warn(`[express-password-reset] ${message ?? 'express-rate-limit'}: ${toEventError(error).message}`);
+      logger.warn(
+        `[express-password-reset] ${message ?? 'express-rate-limit'}: ${toEventError(error).message}${outcome}`,
+      );
   };
-  return { error: write, warn: write };
+  return {
+    // Called for a counter store that failed (passOnStoreError): a hit that timed out may still land and count.
+    error: (error: unknown, message?: string) =>
+      write(error, message, '; the request was let through, and its hit may still be counted if the write lands late'),
+    warn: write,
+  };
 }
 
 function ipLimiter(

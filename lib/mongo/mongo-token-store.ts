@@ -205,11 +205,8 @@ export class MongoTokenStore implements TokenStore {
     this.ensureIndexes();
     const doc = await this.run(
       this.tokens
-        .findOneAndUpdate(
-          { _id: tokenHash },
-          { $set: { delivered: true } },
-          { projection: { userId: 1, createdAt: 1 } },
-        )
+        // No projection: FerretDB 1.x refuses `fields` in findAndModify.
+        .findOneAndUpdate({ _id: tokenHash }, { $set: { delivered: true } })
         .lean<Pick<TokenDocument, 'userId' | 'createdAt'>>()
         .setOptions(this.write)
         .exec(),

@@ -58,9 +58,9 @@ export interface TokenStore {
   find(tokenHash: string): Promise<TokenRecord | null>;
 
   /**
-   * The newest delivered token of a user, or `null` (used by the code flow). Also called with ids that are no user's (the
-   * stand-in for an address without an account, `code-unknown:<n>`): those must resolve `null`, not fail, since a
-   * failure only for unknown addresses would tell which addresses have accounts.
+   * The newest delivered token of a user, or `null` (used by the code flow). Also called with ids that are no user's
+   * (the stand-in for an address without an account, `code-unknown:<n>`): those must resolve `null`, not fail, since
+   * a failure only for unknown addresses would tell which addresses have accounts.
    */
   findByUser(userId: string): Promise<TokenRecord | null>;
 

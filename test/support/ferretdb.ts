@@ -140,6 +140,10 @@ export interface FerretDbServer {
   stop(): Promise<void>;
   /** Starts it again on the same port and data directory. */
   start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open, requests wait unanswered, as on a stalled host. */
+  pause(): void;
+  /** Lets it run again (SIGCONT): it then works through what was sent while it was frozen. */
+  resume(): void;
   /** Stops it and deletes its data directory. */
   dispose(): Promise<void>;
 }
@@ -205,7 +209,10 @@ export async function startFerretDb(binary: string, options: { port?: number } =
     },
     stop,
     start: launch,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     dispose: async () => {
+      child?.kill('SIGCONT');
       await stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

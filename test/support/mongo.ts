@@ -51,6 +51,10 @@ export interface RestartableServer {
   stop(): Promise<void>;
   /** It comes back, with its data. */
   start(): Promise<void>;
+  /** It stalls: what is sent waits unanswered (SIGSTOP for FerretDB, held bytes for the proxy). */
+  pause(): void;
+  /** It works through what was sent while it stalled. */
+  resume(): void;
   dispose(): Promise<void>;
 }
 
@@ -74,12 +78,17 @@ async function startOutageProxy(target: string): Promise<RestartableServer> {
   const upstreamPort = Number(url.port || 27017);
   const port = await freePort();
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   let server: Server | undefined;
+  let paused = false;
 
   const start = (): Promise<void> =>
     new Promise((listening, reject) => {
       if (server) return listening();
       const proxy = createServer((client) => {
+        clients.add(client);
+        client.on('close', () => clients.delete(client));
+        if (paused) client.pause();
         const upstream = connect(upstreamPort, upstreamHost);
         for (const socket of [client, upstream]) {
           sockets.add(socket);
@@ -108,5 +117,13 @@ async function startOutageProxy(target: string): Promise<RestartableServer> {
   const proxied = new URL(target);
   proxied.host = `127.0.0.1:${port}`;
   proxied.searchParams.set('directConnection', 'true');
-  return { uri: proxied.toString(), start, stop, dispose: stop };
+  const pause = (): void => {
+    paused = true;
+    for (const client of clients) client.pause();
+  };
+  const resume = (): void => {
+    paused = false;
+    for (const client of clients) client.resume();
+  };
+  return { uri: proxied.toString(), start, stop, pause, resume, dispose: stop };
 }
