@@ -23,8 +23,12 @@ export function databaseName(label: string): string {
  * A new Mongoose connection to `database` on `uri`, as an app would open it.
  * Server selection is kept short so a test against a dead server fails in seconds, not 30.
  */
-export async function openConnection(database: string, uri: string = requireUri()): Promise<Connection> {
-  const connection = mongoose.createConnection(uri, { dbName: database, serverSelectionTimeoutMS: 5000 });
+export async function openConnection(
+  database: string,
+  uri: string = requireUri(),
+  options: mongoose.ConnectOptions = {},
+): Promise<Connection> {
+  const connection = mongoose.createConnection(uri, { dbName: database, serverSelectionTimeoutMS: 5000, ...options });
   await connection.asPromise();
   return connection;
 }
