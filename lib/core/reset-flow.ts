@@ -9,6 +9,7 @@ import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
 import type { BackgroundWork } from './background-work';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
+import { mailboxKey, normalizeEmail } from './email-address';
 import { toEventError, type EventSink } from './events';
 import { findPasswordProblems, normalizePassword, type ResolvedPasswordPolicy } from './password-policy';
 import { digestsEqual, generateCode, generateSalt, generateToken, hashCode, hashToken } from './tokens';
@@ -46,8 +47,8 @@ export interface FlowDependencies<Context> {
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
-  /** Counts one `/forgot` for the address; resolves `true` when it is over the per-email limit. */
-  overPerEmailLimit?: (email: string) => Promise<boolean>;
+  /** Counts one `/forgot` for a subject (`email:`, `account:`, `mailbox:` keys); `true` when over the limit. */
+  overPerEmailLimit?: (subject: string) => Promise<boolean>;
   now: () => Date;
 }
 
@@ -100,16 +101,18 @@ export class ResetFlow<Context> {
    */
   private async requestReset(email: string, ip: string | undefined): Promise<void> {
     try {
-      if (await this.overPerEmailLimit(email, ip)) {
-        this.events.emit({ type: 'rate_limited', limiter: 'perEmail', email, ip });
-        return;
-      }
+      // Counted per spelling before the lookup (a flood for one address costs the user store nothing), and per
+      // account after it: the user store may find one account under spellings that fold to different keys.
+      if (await this.overPerEmailLimit(`email:${normalizeEmail(email)}`, email, ip)) return;
       const user = await this.config.users.findByEmail(email);
       if (!user) {
         this.events.emit({ type: 'reset.unknown_email', email, ip });
-        if (this.config.notifyUnknown) await this.deliver('unknown', email, { email });
+        // The notice goes to the address as typed, so sub-address and dot variants of one inbox share one count.
+        if (this.config.notifyUnknown && !(await this.overPerEmailLimit(`mailbox:${mailboxKey(email)}`, email, ip)))
+          await this.deliver('unknown', email, { email });
         return;
       }
+      if (await this.overPerEmailLimit(`account:${user.id}`, email, ip)) return;
       const { store, tokenTtlMs, code: codeOptions } = this.config;
       const token = generateToken();
       const now = this.config.now();
@@ -147,11 +150,13 @@ export class ResetFlow<Context> {
   }
 
   /** The per-email limit; an unreachable counter store counts nothing rather than stopping every reset email. */
-  private async overPerEmailLimit(email: string, ip: string | undefined): Promise<boolean> {
+  private async overPerEmailLimit(subject: string, email: string, ip: string | undefined): Promise<boolean> {
     const { overPerEmailLimit } = this.config;
     if (!overPerEmailLimit) return false;
     try {
-      return await overPerEmailLimit(email);
+      if (!(await overPerEmailLimit(subject))) return false;
+      this.events.emit({ type: 'rate_limited', limiter: 'perEmail', email, ip });
+      return true;
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'perEmail', error: toEventError(error), ip });
       return false;
@@ -184,7 +189,7 @@ export class ResetFlow<Context> {
    * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N.
    */
   async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
-    const key = 'token' in credential ? hashToken(credential.token) : `code:${credential.email.toLowerCase()}`;
+    const key = 'token' in credential ? hashToken(credential.token) : `code:${normalizeEmail(credential.email)}`;
     const previous = this.resetsInProgress.get(key);
     const mine = (previous ?? Promise.resolve())
       .catch(() => undefined)
