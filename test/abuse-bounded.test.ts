@@ -1,11 +1,15 @@
 /**
  * Guarantee 10, abuse bounded: an address is counted however it is spelled (invisible characters refused, NFKC and
- * case folded, the per-email limit also per account after the lookup, unknown-address notices per mailbox).
+ * case folded, the per-email limit also per account after the lookup, unknown-address notices per mailbox), and a
+ * flood of `/forgot` from one client cannot crowd out another client's request.
  */
 import type { AddressInfo } from 'node:net';
 import type { RateLimitOptions, User } from '../lib';
+import { BackgroundWork } from '../lib/core/background-work';
+import { DROP_LOG_INTERVAL_MS, DropLog } from '../lib/core/drop-log';
 import { mailboxKey, normalizeEmail } from '../lib/core/email-address';
-import { ADA, createApp, GOOD_PASSWORD, GRACE, MemoryUsers, type TestApp } from './helpers/create-app';
+import { MAX_PENDING_PER_CLIENT } from '../lib/options/defaults';
+import { ADA, createApp, deferred, GOOD_PASSWORD, GRACE, MemoryUsers, type TestApp } from './helpers/create-app';
 import { fieldError, PageClient } from './helpers/page-client';
 
 let t: TestApp | undefined;
@@ -240,5 +244,98 @@ describe('guarantee 10: parallel resets with one code cost one hash however the 
     );
     expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400, 400, 400]);
     expect(hashes).toBe(1);
+  });
+});
+
+describe("guarantee 10: a flood from one client cannot crowd out another client's request", () => {
+  test('1,300 /forgot from one IP while lookups hang, then one from another IP: that one is emailed', async () => {
+    const lookupsHang = deferred<void>();
+    class SlowUsers extends MemoryUsers {
+      override async findByEmail(email: string): Promise<User | null> {
+        // Lookups that take as long as the test wants: the flood's work stays in progress until it says so.
+        if (email !== GRACE.email) await lookupsHang.promise;
+        return super.findByEmail(email);
+      }
+    }
+    const users = new SlowUsers([ADA, GRACE]);
+    t = await createApp({ options: { users }, configure: (app) => app.set('trust proxy', 1) });
+    const flood = Array.from({ length: 1300 }, (_, i) => `flood${i}@example.com`);
+    for (let i = 0; i < flood.length; i += 100) {
+      const batch = flood.slice(i, i + 100);
+      const answers = await Promise.all(
+        batch.map((email) => t!.post('/forgot', { email }).set('X-Forwarded-For', '203.0.113.7')),
+      );
+      expect(answers.every((answer) => answer.status === 202)).toBe(true);
+    }
+    const graceAnswer = await t.post('/forgot', { email: GRACE.email }).set('X-Forwarded-For', '198.51.100.9');
+    expect(graceAnswer.status).toBe(202);
+    await t.waitForEvent((event) => event.type === 'email.sent' && event.to === GRACE.email);
+
+    lookupsHang.resolve();
+    // close() waits for every piece of background work, and writes the log line of drops still counted.
+    const app = t;
+    t = undefined;
+    await app.close();
+    const drops = app.events.filter((event) => event.type === 'error' && event.error.name === 'OverloadedError');
+    expect(drops).toHaveLength(1300 - MAX_PENDING_PER_CLIENT);
+    expect(drops[0]).toEqual(
+      expect.objectContaining({ type: 'error', stage: 'forgot', ip: '203.0.113.7', error: expect.any(Object) }),
+    );
+    expect(drops.every((event) => event.ip === '203.0.113.7')).toBe(true);
+    const lines = app.logs.filter((line) => line.message.includes('/forgot overloaded'));
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    // A line at the first drop, the rest counted into the line close() writes: together, every drop.
+    const counted = lines.map((line) => Number(/dropped (\d+) request/.exec(line.message)?.[1]));
+    expect(counted.reduce((sum, count) => sum + count, 0)).toBe(1300 - MAX_PENDING_PER_CLIENT);
+    for (const line of lines) {
+      expect(line.level).toBe('warn');
+      expect(line.message).not.toMatch(/@|203\.0\.113|\n/);
+    }
+  });
+
+  test('a client with nothing in progress is dropped only once the total is used up by many clients', async () => {
+    const perClient = 3;
+    const work = new BackgroundWork(9, perClient);
+    const releases: (() => void)[] = [];
+    const hanging = (): Promise<void> => new Promise<void>((resolve) => releases.push(resolve));
+    for (let i = 0; i < perClient; i += 1) expect(work.startSoon(hanging, 'a')).toBe('started');
+    expect(work.startSoon(hanging, 'a')).toBe('client_full');
+    for (const client of ['b', 'c']) for (let i = 0; i < perClient; i += 1) work.startSoon(hanging, client);
+    expect(work.startSoon(hanging, 'd')).toBe('dropped');
+    expect(work.clients).toBe(3);
+
+    await new Promise((resolve) => setImmediate(resolve));
+    releases.splice(0).forEach((release) => release());
+    await work.settled();
+    // Counters go at zero: however many clients came, the map holds only those with work in progress.
+    expect(work.clients).toBe(0);
+    expect(work.startSoon(hanging, 'd')).toBe('started');
+    await new Promise((resolve) => setImmediate(resolve));
+    releases.splice(0).forEach((release) => release());
+    await work.settled();
+  });
+
+  test('a flood of drops writes the log at most once per interval, every drop counted in some line', () => {
+    jest.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const log = new DropLog({ warn: (line) => lines.push(line), info: () => undefined }, { limit: 9, perClient: 3 });
+      for (let i = 0; i < 1000; i += 1) log.dropped(i % 4 === 0 ? 'dropped' : 'client_full');
+      expect(lines).toHaveLength(1);
+      jest.advanceTimersByTime(DROP_LOG_INTERVAL_MS);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toContain(
+        'dropped 999 requests (750 from clients that had 3 in progress, 249 with 9 in progress',
+      );
+      // A quiet interval ends the window: the next drop is logged at once.
+      jest.advanceTimersByTime(DROP_LOG_INTERVAL_MS);
+      expect(lines).toHaveLength(2);
+      log.dropped('dropped');
+      expect(lines).toHaveLength(3);
+      log.close();
+      expect(lines).toHaveLength(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });

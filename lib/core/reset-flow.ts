@@ -7,7 +7,9 @@
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { BackgroundWork } from './background-work';
+import type { DropLog } from './drop-log';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { mailboxKey, normalizeEmail } from './email-address';
 import { toEventError, type EventSink } from './events';
@@ -39,6 +41,8 @@ export interface FlowDependencies<Context> {
   renderer: EmailRenderer;
   events: EventSink;
   background: BackgroundWork;
+  /** Where dropped `/forgot` requests are logged, besides their `error` event. */
+  dropLog?: DropLog;
   buildLink: (token: string, user: User) => string;
   tokenTtlMs: number;
   policy: ResolvedPasswordPolicy;
@@ -84,15 +88,20 @@ export class ResetFlow<Context> {
   /**
    * `/forgot`: starts the work behind it, to run after the uniform answer was
    * written. A flood faster than the store or mailer would otherwise queue work
-   * (and memory) without bound: past `background.limit` requests in progress,
-   * more are dropped with an `error` event.
+   * (and memory) without bound: past `background.limit` requests in progress, or
+   * `background.perClient` of one client (an IPv6 client by its /56, as the per-IP
+   * limiters count it), more are dropped with an `error` event and a log line.
    */
   startRequestReset(email: string, ip: string | undefined): void {
     const { background } = this.config;
-    if (background.startSoon(() => this.requestReset(email, ip)) === 'dropped') {
-      const message = `more than ${background.limit} reset requests in progress; this one was dropped`;
-      this.events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message } });
-    }
+    const result = background.startSoon(() => this.requestReset(email, ip), ip === undefined ? '' : ipKeyGenerator(ip));
+    if (result === 'started') return;
+    const message =
+      result === 'client_full'
+        ? `this client has ${background.perClient} reset requests in progress; this one was dropped`
+        : `more than ${background.limit} reset requests in progress; this one was dropped`;
+    this.events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message } });
+    this.config.dropLog?.dropped(result);
   }
 
   /**
