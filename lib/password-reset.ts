@@ -6,6 +6,7 @@
  */
 import express, { type Request, type Router } from 'express';
 import { BackgroundWork } from './core/background-work';
+import { DropLog } from './core/drop-log';
 import { EventSink, type Logger } from './core/events';
 import { ResetFlow } from './core/reset-flow';
 import { addApiErrorHandler, addJsonApi, addMethodGuards, apiErrorMapper } from './http/json-api';
@@ -19,7 +20,7 @@ import { OutboxMailer } from './mail/outbox-mailer';
 import { SendGridMailer } from './mail/sendgrid-mailer';
 import { MongoRateLimitStore } from './mongo/mongo-rate-limit-store';
 import { MongoTokenStore } from './mongo/mongo-token-store';
-import { MAX_PENDING_REQUESTS } from './options/defaults';
+import { MAX_PENDING_PER_CLIENT, MAX_PENDING_REQUESTS } from './options/defaults';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import type { PasswordResetOptions, RateLimitOptions } from './options/types';
 import { pageRoutes } from './pages/page-routes';
@@ -94,7 +95,8 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     store: config.rateLimit.store ?? defaultRateLimitStore(config),
   };
   const limiters = buildLimiters(rateLimit, events, logger);
-  const background = new BackgroundWork(MAX_PENDING_REQUESTS);
+  const background = new BackgroundWork(MAX_PENDING_REQUESTS, MAX_PENDING_PER_CLIENT);
+  const dropLog = new DropLog(logger, background);
   const flow = new ResetFlow<Request>({
     users: given.users,
     store,
@@ -102,6 +104,7 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     renderer,
     events,
     background,
+    dropLog,
     buildLink: config.buildLink,
     tokenTtlMs: config.tokenTtlMs,
     policy: config.policy,
@@ -126,6 +129,7 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
   router.close = async () => {
     await background.settled();
+    dropLog.close();
     await Promise.all([limiters.close(), store.close(), mailer.close?.()]);
   };
   return router;

@@ -8,9 +8,12 @@ import type { KeyObject } from 'node:crypto';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
+import { ipKeyGenerator } from 'express-rate-limit';
 import type { BackgroundWork } from './background-work';
+import type { DropLog } from './drop-log';
 import { Settler, mayStillLand, type SettleTicket } from './settling';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
+import { mailboxKey, normalizeEmail } from './email-address';
 import { toEventError, type EventSink } from './events';
 import { findPasswordProblems, normalizePassword, type ResolvedPasswordPolicy } from './password-policy';
 import {
@@ -48,6 +51,8 @@ export interface FlowDependencies<Context> {
   renderer: EmailRenderer;
   events: EventSink;
   background: BackgroundWork;
+  /** Where dropped `/forgot` requests are logged, besides their `error` event. */
+  dropLog?: DropLog;
   buildLink: (token: string, user: User) => string;
   tokenTtlMs: number;
   policy: ResolvedPasswordPolicy;
@@ -57,8 +62,8 @@ export interface FlowDependencies<Context> {
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
-  /** Counts one `/forgot` for the address; resolves `true` when it is over the per-email limit. */
-  overPerEmailLimit?: (email: string) => Promise<boolean>;
+  /** Counts one `/forgot` for a subject (`email:`, `account:`, `mailbox:` keys); `true` when over the limit. */
+  overPerEmailLimit?: (subject: string) => Promise<boolean>;
   now: () => Date;
   /** Settles writes that failed and may still land; one per router. @default a Settler with the default delays */
   settler?: Settler;
@@ -101,15 +106,20 @@ export class ResetFlow<Context> {
   /**
    * `/forgot`: starts the work behind it, to run after the uniform answer was
    * written. A flood faster than the store or mailer would otherwise queue work
-   * (and memory) without bound: past `background.limit` requests in progress,
-   * more are dropped with an `error` event.
+   * (and memory) without bound: past `background.limit` requests in progress, or
+   * `background.perClient` of one client (an IPv6 client by its /56, as the per-IP
+   * limiters count it), more are dropped with an `error` event and a log line.
    */
   startRequestReset(email: string, ip: string | undefined): void {
     const { background } = this.config;
-    if (background.startSoon(() => this.requestReset(email, ip)) === 'dropped') {
-      const message = `more than ${background.limit} reset requests in progress; this one was dropped`;
-      this.events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message } });
-    }
+    const result = background.startSoon(() => this.requestReset(email, ip), ip === undefined ? '' : ipKeyGenerator(ip));
+    if (result === 'started') return;
+    const message =
+      result === 'client_full'
+        ? `this client has ${background.perClient} reset requests in progress; this one was dropped`
+        : `more than ${background.limit} reset requests in progress; this one was dropped`;
+    this.events.emit({ type: 'error', stage: 'forgot', ip, error: { name: 'OverloadedError', message } });
+    this.config.dropLog?.dropped(result);
   }
 
   /**
@@ -118,16 +128,18 @@ export class ResetFlow<Context> {
    */
   private async requestReset(email: string, ip: string | undefined): Promise<void> {
     try {
-      if (await this.overPerEmailLimit(email, ip)) {
-        this.events.emit({ type: 'rate_limited', limiter: 'perEmail', email, ip });
-        return;
-      }
+      // Counted per spelling before the lookup (a flood for one address costs the user store nothing), and per
+      // account after it: the user store may find one account under spellings that fold to different keys.
+      if (await this.overPerEmailLimit(`email:${normalizeEmail(email)}`, email, ip)) return;
       const user = await this.config.users.findByEmail(email);
       if (!user) {
         this.events.emit({ type: 'reset.unknown_email', email, ip });
-        if (this.config.notifyUnknown) await this.deliver('unknown', email, { email });
+        // The notice goes to the address as typed, so sub-address and dot variants of one inbox share one count.
+        if (this.config.notifyUnknown && !(await this.overPerEmailLimit(`mailbox:${mailboxKey(email)}`, email, ip)))
+          await this.deliver('unknown', email, { email });
         return;
       }
+      if (await this.overPerEmailLimit(`account:${user.id}`, email, ip)) return;
       const { store, tokenTtlMs, code: codeOptions } = this.config;
       const token = generateToken();
       const now = this.config.now();
@@ -197,11 +209,13 @@ export class ResetFlow<Context> {
   }
 
   /** The per-email limit; an unreachable counter store counts nothing rather than stopping every reset email. */
-  private async overPerEmailLimit(email: string, ip: string | undefined): Promise<boolean> {
+  private async overPerEmailLimit(subject: string, email: string, ip: string | undefined): Promise<boolean> {
     const { overPerEmailLimit } = this.config;
     if (!overPerEmailLimit) return false;
     try {
-      return await overPerEmailLimit(email);
+      if (!(await overPerEmailLimit(subject))) return false;
+      this.events.emit({ type: 'rate_limited', limiter: 'perEmail', email, ip });
+      return true;
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'perEmail', error: toEventError(error), ip });
       return false;
@@ -234,7 +248,7 @@ export class ResetFlow<Context> {
    * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N.
    */
   async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
-    const key = 'token' in credential ? hashToken(credential.token) : `code:${credential.email.toLowerCase()}`;
+    const key = 'token' in credential ? hashToken(credential.token) : `code:${normalizeEmail(credential.email)}`;
     const previous = this.resetsInProgress.get(key);
     const mine = (previous ?? Promise.resolve())
       .catch(() => undefined)

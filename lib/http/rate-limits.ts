@@ -22,8 +22,11 @@ import { ENDPOINT_NAMES, type EndpointName } from './endpoints';
 /** The limits of one router: a per-IP middleware per endpoint (absent when off) and the per-email counter. */
 export interface Limiters {
   perIp: Partial<Record<EndpointName, RequestHandler>>;
-  /** Counts one request for the address; resolves `true` when the address is over its limit. */
-  perEmail?: (email: string) => Promise<boolean>;
+  /**
+   * Counts one request for a subject (an address, an account, a mailbox: the flow's keys); resolves `true` when
+   * the subject is over the per-email limit.
+   */
+  perEmail?: (subject: string) => Promise<boolean>;
   /** Shuts the counter stores down. */
   close(): Promise<void>;
 }
@@ -91,11 +94,11 @@ function ipLimiter(
   };
 }
 
-function emailCounter(limit: LimitOptions, store: Store): (email: string) => Promise<boolean> {
+function emailCounter(limit: LimitOptions, store: Store): (subject: string) => Promise<boolean> {
   void store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as ExpressRateLimitOptions);
-  // Addresses are personal data: the counter store only ever sees their hash.
-  const keyOf = (email: string): string => createHash('sha256').update(email.toLowerCase()).digest('base64url');
-  return async (email) => (await store.increment(keyOf(email))).totalHits > limit.limit;
+  // Addresses (and the keys made of them) are personal data: the counter store only ever sees their hash.
+  const keyOf = (subject: string): string => createHash('sha256').update(subject).digest('base64url');
+  return async (subject) => (await store.increment(keyOf(subject))).totalHits > limit.limit;
 }
 
 export function buildLimiters(config: ResolvedRateLimits | false, events: EventSink, logger: Logger | false): Limiters {

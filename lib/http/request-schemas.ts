@@ -3,6 +3,7 @@
  * pages check their forms against them, and the OpenAPI document is converted from them.
  */
 import Joi from 'joi';
+import { INVISIBLE_CHARACTER } from '../core/email-address';
 import { PasswordResetError, type ErrorDetail } from '../core/errors';
 
 /** The parsed bodies the endpoints work with. */
@@ -13,9 +14,14 @@ export type VerifyBody = { token: string } | { email: string; code: string };
 /** As validated: exactly one of `password` and its alias `newPassword`. */
 export type ResetBody = VerifyBody & { password?: string; newPassword?: string };
 
+// Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each would
+// be one more spelling of a victim's address.
 const email = Joi.string()
   .email({ tlds: { allow: false }, ignoreLength: false })
-  .max(254);
+  .max(254)
+  // A custom rule, not an inverted pattern: joi-to-json would put that in the OpenAPI document as a pattern to match.
+  .custom((value: string, helpers) => (INVISIBLE_CHARACTER.test(value) ? helpers.error('string.invisible') : value))
+  .messages({ 'string.invisible': '{{#label}} must not contain invisible or control characters' });
 // Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
 const token = Joi.string().min(1).max(512);
 // Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.

@@ -34,3 +34,8 @@ export const DEFAULTS = {
  * same).
  */
 export const MAX_PENDING_REQUESTS = 1000;
+/**
+ * Of those, the most one client (an IP; an IPv6 /56) may have in progress: a client with nothing in progress is
+ * dropped only once 20 clients are at their share.
+ */
+export const MAX_PENDING_PER_CLIENT = 50;
