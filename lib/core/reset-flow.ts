@@ -8,7 +8,6 @@ import type { KeyObject } from 'node:crypto';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
-import { ipKeyGenerator } from 'express-rate-limit';
 import type { BackgroundWork } from './background-work';
 import type { DropLog } from './drop-log';
 import { Settler, mayStillLand, type SettleTicket } from './settling';
@@ -107,12 +106,12 @@ export class ResetFlow<Context> {
    * `/forgot`: starts the work behind it, to run after the uniform answer was
    * written. A flood faster than the store or mailer would otherwise queue work
    * (and memory) without bound: past `background.limit` requests in progress, or
-   * `background.perClient` of one client (an IPv6 client by its /56, as the per-IP
-   * limiters count it), more are dropped with an `error` event and a log line.
+   * `background.perClient` of one client (`client`: the caller's key for who asked, e.g. the IP), more are dropped
+   * with an `error` event and a log line.
    */
-  startRequestReset(email: string, ip: string | undefined): void {
+  startRequestReset(email: string, ip: string | undefined, client: string): void {
     const { background } = this.config;
-    const result = background.startSoon(() => this.requestReset(email, ip), ip === undefined ? '' : ipKeyGenerator(ip));
+    const result = background.startSoon(() => this.requestReset(email, ip), client);
     if (result === 'started') return;
     const message =
       result === 'client_full'

@@ -8,6 +8,7 @@ import type Joi from 'joi';
 import type { ErrorCode } from '../core/errors';
 import type { Requester, ResetFlow } from '../core/reset-flow';
 import type { LimitOptions } from '../options/types';
+import { clientKey } from './client-key';
 import {
   credentialOf,
   forgotSchema,
@@ -129,7 +130,7 @@ const forgot: EndpointDefinition<ForgotBody> = {
   },
   // Answer first: nothing that depends on whether the account exists may happen before the 202 is written.
   run: () => FORGOT_ANSWER,
-  afterAnswer: ({ body, flow, requester }) => flow.startRequestReset(body.email, requester.ip),
+  afterAnswer: ({ body, flow, requester }) => flow.startRequestReset(body.email, requester.ip, clientKey(requester.ip)),
 };
 
 const verify: EndpointDefinition<VerifyBody> = {

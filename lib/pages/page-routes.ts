@@ -12,6 +12,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { PasswordResetError, ServiceUnavailableError } from '../core/errors';
 import type { Credential, ResetFlow } from '../core/reset-flow';
 import { formBody, isFormPost } from '../http/body-parsing';
+import { clientKey } from '../http/client-key';
 import { ENDPOINTS, type RequestSchemas } from '../http/endpoints';
 import type { ApiErrorMapper } from '../http/json-api';
 import { requesterOf } from '../http/json-api';
@@ -302,7 +303,7 @@ export function pageRoutes(deps: PageDependencies): Router {
             requestNewLink(ctx),
           ],
         });
-        flow.startRequestReset(email, req.ip);
+        flow.startRequestReset(email, req.ip, clientKey(req.ip));
       },
     ),
   );
