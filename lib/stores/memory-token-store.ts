@@ -35,6 +35,8 @@ interface Entry {
   codeSalt?: string;
   /** Set by markDelivered: only then does the token supersede others and count as the user's newest. */
   delivered: boolean;
+  /** Order of saving: breaks ties of `createdAt` (one millisecond, or a test's frozen clock) by request order. */
+  sequence: number;
 }
 
 interface AttemptCounter {
@@ -56,6 +58,7 @@ export class MemoryTokenStore implements TokenStore {
   private readonly retentionMs: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private saved = 0;
 
   constructor(options: MemoryTokenStoreOptions = {}) {
     this.maxTokens = checkPositiveInteger('MemoryTokenStore.maxTokens', options.maxTokens, 100_000);
@@ -83,6 +86,7 @@ export class MemoryTokenStore implements TokenStore {
       createdAt: record.createdAt.getTime(),
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
       delivered: false,
+      sequence: (this.saved += 1),
     });
     const hashes = this.byUser.get(record.userId) ?? new Set<string>();
     this.byUser.set(record.userId, hashes.add(record.tokenHash));
@@ -94,7 +98,7 @@ export class MemoryTokenStore implements TokenStore {
     if (!entry) return;
     for (const [otherHash, other] of this.tokensOf(entry.userId)) {
       if (otherHash === tokenHash) continue;
-      if (issuedBefore(otherHash, other, tokenHash, entry)) this.remove(otherHash, other);
+      if (issuedBefore(other, entry)) this.remove(otherHash, other);
       else if (other.delivered) {
         this.remove(tokenHash, entry);
         return;
@@ -184,9 +188,9 @@ export class MemoryTokenStore implements TokenStore {
   }
 }
 
-/** Tokens of a user are ordered by (createdAt, hash), as in the Mongo store, so the order is total. */
-function issuedBefore(hash: string, entry: Entry, otherHash: string, other: Entry): boolean {
-  return entry.createdAt < other.createdAt || (entry.createdAt === other.createdAt && hash < otherHash);
+/** Tokens of a user are ordered by `createdAt`, then by the order they were saved in. */
+function issuedBefore(entry: Entry, other: Entry): boolean {
+  return entry.createdAt < other.createdAt || (entry.createdAt === other.createdAt && entry.sequence < other.sequence);
 }
 
 function entryToRecord(tokenHash: string, entry: Entry): TokenRecord {
