@@ -11,6 +11,7 @@ export const PAGE_CSS = `
 :root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--text:#1f2937;--muted:#4b5563;--line:#6b7280;--accent:#1d4ed8;--accent-text:#fff;--error:#b91c1c;--focus:#b45309}
 @media (prefers-color-scheme:dark){:root{--bg:#111827;--card:#1f2937;--text:#f3f4f6;--muted:#d1d5db;--line:#9ca3af;--accent:#60a5fa;--accent-text:#111827;--error:#fca5a5;--focus:#f59e0b}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;min-height:100vh;background:var(--bg);color:var(--text);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:28rem;margin:0 auto;padding:2.5rem 1rem}
