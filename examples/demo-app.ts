@@ -74,7 +74,7 @@ function page(title: string, body: string): string {
 <title>${escapeHtml(title)} · Demo</title>
 <style>body{font-family:system-ui,sans-serif;max-width:640px;margin:2rem auto;padding:0 1rem;line-height:1.5}
 label{display:block;margin-top:.75rem}input{font:inherit;padding:.4rem;width:100%;max-width:22rem}button{font:inherit;margin-top:1rem;padding:.4rem 1rem}
-nav a{margin-right:1rem}.open{display:inline-block;margin:.5rem 0;padding:.5rem 1rem;background:#1d4ed8;color:#fff;border-radius:6px;font-weight:600;text-decoration:none}.note{background:#f4f4f5;padding:.75rem;border-radius:6px}pre{white-space:pre-wrap;background:#f4f4f5;padding:.75rem}iframe{width:100%;height:420px;border:1px solid #ddd}</style>
+nav a{margin-right:1rem}.open{display:inline-block;margin:.5rem 0;padding:.5rem 1rem;background:#1d4ed8;color:#fff;border-radius:6px;font-weight:600;text-decoration:none}.note{background:#f4f4f5;padding:.75rem;border-radius:6px}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f5;padding:.75rem}iframe{width:100%;height:420px;border:1px solid #ddd}</style>
 </head><body><nav><a href="/">Home</a><a href="/signin">Sign in</a><a href="/signout">Sign out</a><a href="/auth/password/forgot">Forgot password</a><a href="/outbox">Outbox</a></nav>
 <h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }

@@ -11,6 +11,7 @@
  */
 import { inCi } from './support/ci';
 import { existsSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ADA, createApp, GOOD_PASSWORD, type TestApp } from './helpers/create-app';
 import { LOCALES } from '../lib/locales';
+import { createDemoApp, DEMO_USERS } from '../examples/demo-app';
 
 const PAGE_STRINGS: Record<string, (typeof LOCALES)['en']['pages']> = Object.fromEntries(
   Object.entries(LOCALES).map(([code, texts]) => [code, texts.pages]),
@@ -332,4 +334,62 @@ describeBrowser('hosted pages 0.2 in headless Chromium: a link from another site
       }
     },
   );
+});
+
+async function screenshotsOf(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const [width, size] of Object.entries(WIDTHS)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDTHS.desktop);
+}
+
+/** The demo's outbox (issue 13, point 7): the email's button opens the reset page top-level, never in the preview. */
+describeBrowser('the demo outbox in headless Chromium', () => {
+  test('the button in the HTML preview and the plain link both open a working reset page', async () => {
+    const server = createHttpServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const demoOrigin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const demo = await createDemoApp(demoOrigin);
+    server.on('request', demo.app);
+    const profile = await mkdtemp(path.join(tmpdir(), 'epr-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath,
+      headless: true,
+      args: ARGS,
+      locale: 'en',
+      viewport: WIDTHS.desktop,
+    });
+    try {
+      const page = await context.newPage();
+      await page.goto(`${demoOrigin}/auth/password/forgot`);
+      await page.getByLabel('Email address').fill(DEMO_USERS[0]!.email);
+      await page.getByRole('button', { name: 'Send reset link' }).click();
+      await page.getByRole('heading', { name: 'Check your email' }).waitFor();
+      for (let i = 0; i < 200 && demo.outbox.messages.length === 0; i += 1)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      await page.goto(`${demoOrigin}/outbox`);
+      await screenshotsOf(page, 'demo-outbox');
+
+      const [popup] = await Promise.all([
+        context.waitForEvent('page'),
+        page.frameLocator('iframe').getByRole('link', { name: 'Reset password' }).click(),
+      ]);
+      await popup.waitForURL(`${demoOrigin}/auth/password/reset`);
+      expect(await popup.locator('h1').textContent()).toBe('Choose a new password');
+      expect(await popup.locator('.account').textContent()).toBe(`Account: ${DEMO_USERS[0]!.email}`);
+      await popup.close();
+
+      await page.getByRole('link', { name: 'Open the reset page' }).first().click();
+      await page.waitForURL(`${demoOrigin}/auth/password/reset`);
+      expect(await page.locator('h1').textContent()).toBe('Choose a new password');
+    } finally {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+      await demo.router.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
