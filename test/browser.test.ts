@@ -3,7 +3,10 @@
  * playwright-core): forgot → the link from the outbox → a rejected password →
  * a new password typed with the keyboard only → success, once with JavaScript
  * on (English) and once with it off (German), with screenshots of every page
- * at phone and desktop widths under test/.artifacts/ (git-ignored).
+ * at phone and desktop widths under test/.artifacts/ (git-ignored). Then the
+ * 0.2 pages from a link clicked on another site (checked on load, account
+ * named, clean URL, logo, sign-in link, focus after a mismatch), and the demo
+ * outbox's email button opening the reset page top-level.
  *
  * Chromium is looked up on PATH (`chromium`, `chromium-browser`) or taken from
  * CHROMIUM_PATH. Without one the suite is skipped with a loud warning, except

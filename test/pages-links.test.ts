@@ -150,6 +150,21 @@ describe('pages 0.2: the token leaves the address bar after the first load', () 
     expect(cookie).toMatch(/; HttpOnly; Secure; SameSite=Lax$/);
   });
 
+  test('checking links on load counts against the per-IP /verify limit', async () => {
+    const app = await pagesApp({
+      rateLimit: { forgot: false, verify: { windowMs: 60_000, limit: 2 }, reset: false, perEmail: false },
+    });
+    const client = app.client();
+    const token = await app.requestToken();
+    expect((await client.get(linkOf(token))).status).toBe(200);
+    expect((await client.get(`${BASE}/reset`)).status).toBe(200);
+    const limited = await client.get(`${BASE}/reset`);
+    expect(limited.status).toBe(429);
+    expect(alertOf(limited)).toContain('Too many attempts');
+    // The redirect that only moves the token into the cookie looks nothing up, so it is not counted.
+    expect((await request(app.origin).get(linkOf(token))).status).toBe(303);
+  });
+
   test('a token that cannot be one is refused on load without becoming a cookie', async () => {
     const app = await pagesApp();
     const page = await request(app.origin).get(`${BASE}/reset?token=${encodeURIComponent('a;b=c')}`);
