@@ -10,6 +10,7 @@
 import bcrypt from 'bcrypt';
 import express from 'express';
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { exitWith, listen } from './listen';
 import {
   OutboxMailer,
   escapeHtml,
@@ -117,7 +118,12 @@ async function main(): Promise<void> {
   const baseUrl = process.env.BASE_URL ?? `http://localhost:${port}`;
   await mongoose.connect(uri);
   const { app, router } = await createMongoDemoApp(mongoose.connection, baseUrl);
-  const server = app.listen(port, () => console.log(`express-password-reset MongoDB demo: ${baseUrl}/`));
+  const server = await listen(app, port, 'express-password-reset MongoDB demo').catch(async (error: unknown) => {
+    await router.close();
+    await mongoose.disconnect();
+    throw error;
+  });
+  console.log(`express-password-reset MongoDB demo: ${baseUrl}/`);
   const stop = (): void => {
     server.close();
     void router.close().then(() => mongoose.disconnect());
@@ -126,9 +132,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-if (require.main === module) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+if (require.main === module) main().catch(exitWith);

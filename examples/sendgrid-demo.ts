@@ -28,6 +28,7 @@ import {
   type User,
   type UserAdapter,
 } from '../lib';
+import { listen } from './listen';
 
 const REQUIRED = {
   SENDGRID_API_KEY: 'your SendGrid API key (SG.…), from https://app.sendgrid.com/settings/api_keys',
@@ -182,11 +183,13 @@ async function main(): Promise<void> {
   }
   const { config } = read;
   const demo = await createSendGridDemo(config);
-  const server = demo.app.listen(config.port, () => {
-    console.log(
-      `SendGrid demo: ${config.baseUrl}/auth/password/forgot (account: ${config.user.email}${config.sandbox ? ', sandbox mode: nothing is delivered' : ''})`,
-    );
+  const server = await listen(demo.app, config.port, 'SendGrid demo').catch(async (error: unknown) => {
+    await demo.close();
+    throw error;
   });
+  console.log(
+    `SendGrid demo: ${config.baseUrl}/auth/password/forgot (account: ${config.user.email}${config.sandbox ? ', sandbox mode: nothing is delivered' : ''})`,
+  );
   const stop = (): void => {
     server.close();
     void demo.close();

@@ -221,13 +221,16 @@ export class ResetFlow<Context> {
     }
   }
 
-  /** `/verify`: checks a token or code without consuming it. */
-  async verify(credential: Credential, ip: string | undefined): Promise<{ expiresAt: Date }> {
+  /**
+   * `/verify`: checks a token or code without consuming it. `email` is the account's address, for the hosted page
+   * that names the account a link resets; the JSON answer leaves it out.
+   */
+  async verify(credential: Credential, ip: string | undefined): Promise<{ expiresAt: Date; email: string }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
-    await this.accountOf(record, 'verify', ip);
+    const user = await this.accountOf(record, 'verify', ip);
     if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
-    return { expiresAt: record.expiresAt };
+    return { expiresAt: record.expiresAt, email: user.email };
   }
 
   /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */

@@ -31,6 +31,7 @@ export const de: LocaleTexts = {
     errorPrefix: 'Fehler: ',
     problem: 'Es gibt ein Problem',
     requestNew: 'Neuen Link anfordern',
+    signIn: 'Zurück zur Anmeldung',
     forgot: {
       title: 'Passwort vergessen?',
       intro:
@@ -46,6 +47,7 @@ export const de: LocaleTexts = {
     reset: {
       title: 'Neues Passwort festlegen',
       intro: 'Geben Sie das neue Passwort für Ihr Konto ein.',
+      account: (email) => `Konto: ${email}`,
       password: 'Neues Passwort',
       passwordHint: (min, max) =>
         `Zwischen ${min} und ${max} Zeichen. Einige nicht zusammenhängende Wörter ergeben ein starkes Passwort.`,

@@ -30,6 +30,7 @@ export const en: LocaleTexts = {
     errorPrefix: 'Error: ',
     problem: 'There is a problem',
     requestNew: 'Request a new link',
+    signIn: 'Back to sign in',
     forgot: {
       title: 'Forgot your password?',
       intro: 'Enter the email address of your account. We will send you a link to choose a new password.',
@@ -43,6 +44,7 @@ export const en: LocaleTexts = {
     reset: {
       title: 'Choose a new password',
       intro: 'Enter the new password for your account.',
+      account: (email) => `Account: ${email}`,
       password: 'New password',
       passwordHint: (min, max) => `Between ${min} and ${max} characters. A few unrelated words make a strong password.`,
       confirm: 'Repeat the new password',

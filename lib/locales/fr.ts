@@ -32,6 +32,7 @@ export const fr: LocaleTexts = {
     errorPrefix: 'Erreur : ',
     problem: 'Il y a un problème',
     requestNew: 'Demander un nouveau lien',
+    signIn: 'Retour à la connexion',
     forgot: {
       title: 'Mot de passe oublié ?',
       intro:
@@ -47,6 +48,7 @@ export const fr: LocaleTexts = {
     reset: {
       title: 'Choisir un nouveau mot de passe',
       intro: 'Saisissez le nouveau mot de passe de votre compte.',
+      account: (email) => `Compte : ${email}`,
       password: 'Nouveau mot de passe',
       passwordHint: (min, max) =>
         `Entre ${min} et ${max} caractères. Quelques mots sans rapport entre eux font un mot de passe solide.`,

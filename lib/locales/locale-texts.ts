@@ -28,6 +28,8 @@ export interface PageTexts {
   /** Heading of the error summary. */
   problem: string;
   requestNew: string;
+  /** The link to `pages.signInUrl`. */
+  signIn: string;
   forgot: {
     title: string;
     intro: string;
@@ -42,6 +44,8 @@ export interface PageTexts {
   reset: {
     title: string;
     intro: string;
+    /** Names the account a link resets, so nobody sets a password on someone else's account unawares. */
+    account: (email: string) => string;
     password: string;
     passwordHint: (min: number, max: number) => string;
     confirm: string;

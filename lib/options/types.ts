@@ -168,6 +168,17 @@ export interface PagesOptions {
    * `'https://app.example/login'` or `'/login'`. @default a "password changed" page
    */
   successRedirect?: string;
+  /**
+   * **(0.2)** Where the app's sign-in page is, e.g. `'/login'` or `'https://app.example/login'`: every page gets a
+   * "Back to sign in" link, and the "password changed" page leads there. @default no link
+   */
+  signInUrl?: string;
+  /**
+   * **(0.2)** An image shown above the form, e.g. `'/static/logo.svg'` or `'https://cdn.example/logo.png'`. The
+   * page's Content-Security-Policy allows images from exactly that origin (`'self'` for a path). Its `alt` text is
+   * `title`. @default no image
+   */
+  logoUrl?: string;
 }
 
 /** The one configuration object of `passwordReset()`. */

@@ -185,23 +185,25 @@ function checkHooks(value: unknown): void {
 
 function checkPages(value: unknown): void {
   if (value === undefined || typeof value === 'boolean') return;
-  const pages = checkObject('pages', value, ['title', 'css', 'locale', 'successRedirect']);
+  const pages = checkObject('pages', value, ['title', 'css', 'locale', 'successRedirect', 'signInUrl', 'logoUrl']);
   checkString('pages.title', pages.title);
   checkString('pages.css', pages.css);
   checkString('pages.locale', pages.locale);
-  checkString('pages.successRedirect', pages.successRedirect);
-  const target = pages.successRedirect as string | undefined;
-  // A path on this site, or an absolute http(s) URL: nothing a browser would run (`javascript:`) or resolve oddly
-  // (`//host`).
-  if (
-    target !== undefined &&
-    !(/^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target)))
-  ) {
-    invalidOption(
-      'pages.successRedirect',
-      `must be a path starting with "/" or an absolute http(s) URL, got "${target}"`,
-    );
+  for (const name of ['successRedirect', 'signInUrl', 'logoUrl'] as const) {
+    const option = `pages.${name}`;
+    checkString(option, pages[name]);
+    const target = pages[name] as string | undefined;
+    if (target !== undefined && !isPageTarget(target))
+      invalidOption(option, `must be a path starting with "/" or an absolute http(s) URL, got "${target}"`);
   }
+}
+
+/**
+ * A path on this site, or an absolute http(s) URL: nothing a browser would run (`javascript:`, `data:`) or resolve
+ * oddly (`//host`, a relative path that means something else on every page).
+ */
+function isPageTarget(target: string): boolean {
+  return /^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target));
 }
 
 /** Throws an `OptionsError` for the first mistake in `options`. */

@@ -27,7 +27,8 @@ function cookieName(req: Request): string {
   return req.secure ? '__Host-epr_csrf' : 'epr_csrf';
 }
 
-function readCookie(req: Request, name: string): string | undefined {
+/** The value of the cookie `name` as the browser sent it. */
+export function readCookie(req: Request, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();

@@ -8,14 +8,17 @@ import type { PageTexts } from '../locales';
 
 /** The built-in look: one small stylesheet, inlined and allowed by its hash in the CSP. */
 export const PAGE_CSS = `
-:root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--text:#1f2937;--muted:#4b5563;--line:#6b7280;--accent:#1d4ed8;--accent-text:#fff;--error:#b91c1c;--focus:#f59e0b}
-@media (prefers-color-scheme:dark){:root{--bg:#111827;--card:#1f2937;--text:#f3f4f6;--muted:#d1d5db;--line:#9ca3af;--accent:#60a5fa;--accent-text:#111827;--error:#fca5a5}}
+:root{color-scheme:light dark;--bg:#f3f4f6;--card:#fff;--text:#1f2937;--muted:#4b5563;--line:#6b7280;--accent:#1d4ed8;--accent-text:#fff;--error:#b91c1c;--focus:#b45309}
+@media (prefers-color-scheme:dark){:root{--bg:#111827;--card:#1f2937;--text:#f3f4f6;--muted:#d1d5db;--line:#9ca3af;--accent:#60a5fa;--accent-text:#111827;--error:#fca5a5;--focus:#f59e0b}}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;min-height:100vh;background:var(--bg);color:var(--text);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 main{max-width:28rem;margin:0 auto;padding:2.5rem 1rem}
 .card{background:var(--card);border-radius:12px;padding:2rem 1.75rem;box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06)}
 .site{margin:0 0 1.5rem;font-weight:600;color:var(--muted);text-align:center}
+.logo{display:block;margin:0 auto 1.5rem;max-width:12rem;max-height:4rem}
+.account{font-weight:600;overflow-wrap:anywhere}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 .75rem}
 p{margin:0 0 1rem}
 .card>:last-child{margin-bottom:0}
@@ -58,8 +61,15 @@ export interface FormView {
   action: string;
   submit: string;
   fields: FieldView[];
-  /** Hidden inputs (the CSRF field, the reset token). */
+  /** Hidden inputs (the CSRF field). */
   hidden: Record<string, string>;
+  /**
+   * The account's address, in a hidden `autocomplete="username"` field, so password managers store the new password
+   * for that account. Never sent back: the post ignores it.
+   */
+  username?: string;
+  /** The field that gets the focus; else the first one with an error. */
+  focus?: string;
 }
 
 /** What one page shows. */
@@ -68,6 +78,8 @@ export interface PageView {
   strings: PageTexts;
   heading: string;
   paragraphs?: string[];
+  /** A line shown in bold after the paragraphs (the account a link resets). */
+  account?: string;
   /** Errors not tied to a field (an unusable link, a refused form), shown in the summary. */
   errors?: string[];
   form?: FormView;
@@ -79,6 +91,8 @@ export interface PageLayout {
   siteTitle?: string;
   /** The stylesheet text, exactly as hashed in the CSP. */
   style: string;
+  /** `pages.logoUrl`, shown above the card. */
+  logoUrl?: string;
 }
 
 const e = escapeHtml;
@@ -113,13 +127,18 @@ function renderField(field: FieldView, autofocus: boolean, errorPrefix: string):
 }
 
 function renderForm(form: FormView, errorPrefix: string): string {
-  const firstInvalid = form.fields.find((field) => field.error)?.name;
+  const focus = form.focus ?? form.fields.find((field) => field.error)?.name;
   const hidden = Object.entries(form.hidden)
     .map(([name, value]) => `<input type="hidden" name="${e(name)}" value="${e(value)}">`)
     .join('');
+  // Not type=hidden: password managers only read a username from a text-like input (`hidden` keeps it unseen).
+  const username =
+    form.username === undefined
+      ? ''
+      : `<input type="email" name="username" autocomplete="username" value="${e(form.username)}" hidden readonly>`;
   return (
-    `<form method="post" action="${e(form.action)}">${hidden}` +
-    form.fields.map((field) => renderField(field, field.name === firstInvalid, errorPrefix)).join('') +
+    `<form method="post" action="${e(form.action)}">${hidden}${username}` +
+    form.fields.map((field) => renderField(field, field.name === focus, errorPrefix)).join('') +
     `<button type="submit">${e(form.submit)}</button></form>`
   );
 }
@@ -156,10 +175,12 @@ export function renderPage(view: PageView, layout: PageLayout): string {
     '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex, nofollow">' +
     `<title>${e(title)}</title><style>${layout.style}</style></head>` +
     '<body><main>' +
-    (layout.siteTitle ? `<p class="site">${e(layout.siteTitle)}</p>` : '') +
+    (layout.logoUrl ? `<img class="logo" src="${e(layout.logoUrl)}" alt="${e(layout.siteTitle ?? '')}">` : '') +
+    (layout.siteTitle && !layout.logoUrl ? `<p class="site">${e(layout.siteTitle)}</p>` : '') +
     '<div class="card">' +
     `<h1>${e(view.heading)}</h1>${summary}` +
     (view.paragraphs ?? []).map((text) => `<p class="intro">${e(text)}</p>`).join('') +
+    (view.account === undefined ? '' : `<p class="account">${e(view.account)}</p>`) +
     (view.form ? renderForm(view.form, view.strings.errorPrefix) : '') +
     links +
     '</div></main></body></html>'

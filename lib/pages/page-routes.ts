@@ -4,8 +4,11 @@
  * `ResetFlow` as the JSON API and share its limiters; JSON requests pass
  * through to the API untouched (`next('router')`).
  *
- * Opening `GET /reset?token=…` does nothing but put the token into the form:
- * no lookup, so link scanners that open every link in an email change nothing.
+ * Opening `GET /reset?token=…` moves the token into a cookie and redirects to
+ * the clean `/reset` (see `link-cookie.ts`), which checks the link read-only
+ * (`ResetFlow.verify`): a dead link says so before any password is typed, a
+ * live one names its account. Nothing is consumed, so link scanners that open
+ * every link in an email change nothing.
  */
 import { createHash } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
@@ -23,6 +26,7 @@ import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, closestLocale, type Locale, type
 import type { ResolvedOptions } from '../options/resolve';
 import type { PagesOptions } from '../options/types';
 import { CSRF_FIELD, isSameSitePost, issueCsrfValue } from './csrf';
+import { clearLinkCookie, readLinkCookie, setLinkCookie, TOKEN_SHAPE } from './link-cookie';
 import { API_ERROR_TEXT, fieldMessage, ruleMessage } from './page-messages';
 import { PAGE_CSS, renderPage, type FieldView, type PageLayout, type PageView } from './page-render';
 
@@ -50,18 +54,29 @@ interface PageContext {
 
 type Fields = Record<string, string | undefined>;
 
+const TOKEN_INVALID_ERROR = new PasswordResetError('TOKEN_INVALID');
+
+function isDeadLink(error: unknown): error is PasswordResetError {
+  return error instanceof PasswordResetError && (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED');
+}
+
+/** `'self'` for a path on this site, else the URL's origin. */
+const sourceOf = (target: string): string => (/^https?:\/\//i.test(target) ? new URL(target).origin : "'self'");
+
 /**
- * No script at all; the one inline stylesheet allowed by its hash; forms may
+ * No script at all; the one inline stylesheet allowed by its hash; images only from `logoUrl`'s origin; forms may
  * post only here (and redirect to `successRedirect`); no framing, no `<base>`.
  */
-function contentSecurityPolicy(style: string, successRedirect: string | undefined): string {
+function contentSecurityPolicy(style: string, pages: PagesOptions): string {
   const hash = createHash('sha256').update(style, 'utf8').digest('base64');
   const formTargets = ["'self'"];
   // Browsers apply form-action to the redirect after a post, so a redirect to another origin must be allowed by name.
-  if (successRedirect && /^https?:\/\//i.test(successRedirect)) formTargets.push(new URL(successRedirect).origin);
+  if (pages.successRedirect && sourceOf(pages.successRedirect) !== "'self'")
+    formTargets.push(sourceOf(pages.successRedirect));
   return [
     "default-src 'none'",
     `style-src 'sha256-${hash}'`,
+    ...(pages.logoUrl ? [`img-src ${sourceOf(pages.logoUrl)}`] : []),
     `form-action ${formTargets.join(' ')}`,
     "base-uri 'none'",
     "frame-ancestors 'none'",
@@ -77,8 +92,8 @@ export function pageRoutes(deps: PageDependencies): Router {
   const { config, pages, flow } = deps;
   // `</` cannot end the <style> element early this way; the text is hashed exactly as sent.
   const style = (PAGE_CSS + (pages.css ? `\n${pages.css}` : '')).replace(/<\//g, '<\\/');
-  const layout: PageLayout = { siteTitle: pages.title, style };
-  const csp = contentSecurityPolicy(style, pages.successRedirect);
+  const layout: PageLayout = { siteTitle: pages.title, style, logoUrl: pages.logoUrl };
+  const csp = contentSecurityPolicy(style, pages);
   const fixedLocale = pages.locale === undefined ? undefined : (closestLocale(pages.locale) ?? DEFAULT_LOCALE);
   const { minLength, maxLength } = config.policy;
   const limits = { minLength, maxLength };
@@ -102,7 +117,9 @@ export function pageRoutes(deps: PageDependencies): Router {
   };
 
   const send = (res: Response, status: number, ctx: PageContext, view: Omit<PageView, 'locale' | 'strings'>): void => {
-    const html = renderPage({ ...view, locale: ctx.locale, strings: ctx.t }, layout);
+    const signIn = pages.signInUrl ? [{ href: pages.signInUrl, text: ctx.t.signIn }] : [];
+    const links = [...(view.links ?? []), ...signIn];
+    const html = renderPage({ ...view, links, locale: ctx.locale, strings: ctx.t }, layout);
     sendBody(res, status, 'text/html; charset=utf-8', html);
   };
 
@@ -160,22 +177,43 @@ export function pageRoutes(deps: PageDependencies): Router {
     },
   ];
 
-  /** The link's form: the token travels on in a hidden field, never shown, and only ever as this field's value. */
-  const tokenForm = (
+  /** A link that cannot be used (unknown, used, superseded, expired): it says so, and how to get a new one. */
+  const deadLink = (req: Request, res: Response, ctx: PageContext, error: PasswordResetError): void => {
+    clearLinkCookie(req, res, ENDPOINTS.reset.path);
+    const text = error.code === 'TOKEN_EXPIRED' ? ctx.t.errors.tokenExpired : ctx.t.errors.tokenInvalid;
+    messagePage(res, ctx, 400, ctx.t.reset.invalidTitle, [text]);
+  };
+
+  /**
+   * The link's form, after checking the link read-only: the page names the account it resets. The token stays in
+   * its cookie; the page never contains it.
+   */
+  const tokenForm = async (
     req: Request,
     res: Response,
     ctx: PageContext,
     status: number,
     token: string,
     errors: Fields = {},
-  ): void => {
+    focus?: string,
+  ): Promise<void> => {
+    let email: string;
+    try {
+      ({ email } = await flow.verify({ token }, req.ip));
+    } catch (error) {
+      if (isDeadLink(error)) return deadLink(req, res, ctx, error);
+      throw error;
+    }
     send(res, status, ctx, {
       heading: ctx.t.reset.title,
       paragraphs: [ctx.t.reset.intro],
+      account: ctx.t.reset.account(email),
       form: {
         action: `${ctx.up}${RESET_PAGE}`,
         submit: ctx.t.reset.submit,
-        hidden: { [CSRF_FIELD]: issueCsrfValue(req, res), token },
+        hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
+        username: email,
+        focus,
         fields: passwordFields(ctx, errors),
       },
     });
@@ -267,13 +305,30 @@ export function pageRoutes(deps: PageDependencies): Router {
     forgotForm(req, res, contextOf(req), 200);
   });
 
-  router.get(ENDPOINTS.reset.path, pageHeaders, (req, res) => {
-    const ctx = contextOf(req);
-    const token = typeof req.query.token === 'string' && req.query.token !== '' ? req.query.token : undefined;
-    if (token !== undefined) return tokenForm(req, res, ctx, 200, token);
-    if (code) return codeForm(req, res, ctx, 200);
-    messagePage(res, ctx, 400, ctx.t.reset.missingTitle, [], [ctx.t.reset.missing]);
-  });
+  // Opening the link checks it against the store; the API's per-IP `/verify` limit bounds how often.
+  const verifyLimit = deps.limiters.perIp.verify;
+  const limitLinkChecks: RequestHandler = (req, res, next) =>
+    verifyLimit && req.query.token === undefined && readLinkCookie(req) ? verifyLimit(req, res, next) : next();
+
+  router.get(
+    ENDPOINTS.reset.path,
+    pageHeaders,
+    limitLinkChecks,
+    catchAsync(async (req, res) => {
+      const ctx = contextOf(req);
+      const fromUrl = req.query.token;
+      if (typeof fromUrl === 'string' && TOKEN_SHAPE.test(fromUrl)) {
+        // The first load: the token moves to a cookie, and the address bar (and history) keeps the clean URL.
+        setLinkCookie(req, res, ENDPOINTS.reset.path, fromUrl, config.tokenTtlMs);
+        return res.redirect(303, `${ctx.up}${RESET_PAGE}`);
+      }
+      if (fromUrl !== undefined) return deadLink(req, res, ctx, TOKEN_INVALID_ERROR);
+      const token = readLinkCookie(req);
+      if (token !== undefined) return tokenForm(req, res, ctx, 200, token);
+      if (code) return codeForm(req, res, ctx, 200);
+      messagePage(res, ctx, 400, ctx.t.reset.missingTitle, [], [ctx.t.reset.missing]);
+    }),
+  );
 
   // ---- form posts --------------------------------------------------------
 
@@ -326,7 +381,8 @@ export function pageRoutes(deps: PageDependencies): Router {
       catchAsync(async (req, res) => {
         const ctx = contextOf(req);
         const { t } = ctx;
-        const token = stringField(req.body, 'token') || undefined;
+        // The cookie set on the link's first load; a `token` field still works for pages opened before 0.2.
+        const token = stringField(req.body, 'token') || readLinkCookie(req);
         const password = stringField(req.body, 'password') ?? '';
         const confirm = stringField(req.body, 'confirm') ?? '';
         if (token === undefined && !code)
@@ -341,11 +397,15 @@ export function pageRoutes(deps: PageDependencies): Router {
         const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password });
         if (errors.token) return messagePage(res, ctx, 400, t.reset.invalidTitle, [t.errors.tokenInvalid]);
         if (password === '') errors.password = t.errors.passwordRequired;
-        if (!errors.password && confirm !== password) errors.confirm = t.errors.confirmMismatch;
-        const again = (status: number, fieldErrors: Fields): void =>
+        const mismatch = !errors.password && confirm !== password;
+        if (mismatch) errors.confirm = t.errors.confirmMismatch;
+        // Both password fields come back empty (passwords are never echoed), so after a mismatch typing starts again
+        // in the first one.
+        const focus = mismatch ? 'password' : undefined;
+        const again = (status: number, fieldErrors: Fields): Promise<void> | void =>
           token === undefined
             ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors)
-            : tokenForm(req, res, ctx, status, token, fieldErrors);
+            : tokenForm(req, res, ctx, status, token, fieldErrors, focus);
         // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
         if (Object.keys(errors).length > 0) return again(400, errors);
 
@@ -357,16 +417,15 @@ export function pageRoutes(deps: PageDependencies): Router {
             return again(422, {
               password: (error.details ?? []).map((detail) => ruleMessage(t, detail, limits)).join(' '),
             });
-          if (error.code === 'TOKEN_INVALID' || error.code === 'TOKEN_EXPIRED') {
+          if (isDeadLink(error)) {
             const expired = error.code === 'TOKEN_EXPIRED';
             if (token === undefined)
               return again(400, { code: expired ? t.errors.codeExpired : t.errors.codeRejected });
-            return messagePage(res, ctx, 400, t.reset.invalidTitle, [
-              expired ? t.errors.tokenExpired : t.errors.tokenInvalid,
-            ]);
+            return deadLink(req, res, ctx, error);
           }
           throw error;
         }
+        clearLinkCookie(req, res, ENDPOINTS.reset.path);
         if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
         send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
       }),

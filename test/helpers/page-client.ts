@@ -13,8 +13,10 @@ export interface Page {
   html: string;
   /** The parsed document. */
   doc: HTMLElement;
-  /** The URL the page was fetched from (path and query). */
+  /** The URL the page was fetched from (path and query); after redirects, the last one. */
   url: string;
+  /** The URLs that answered with a redirect on the way here, first to last. */
+  redirectedFrom: string[];
 }
 
 export class PageClient {
@@ -23,9 +25,20 @@ export class PageClient {
   /** `origin` like `http://127.0.0.1:1234`. */
   constructor(private readonly origin: string) {}
 
+  /** GETs `url`, following same-origin redirects like a browser's address bar. */
   async get(url: string, headers: Record<string, string> = {}): Promise<Page> {
-    const response = await this.withCookies(request(this.origin).get(url), headers);
-    return this.pageOf(url, response);
+    const redirectedFrom: string[] = [];
+    for (;;) {
+      const response = await this.withCookies(request(this.origin).get(url), headers);
+      const page = this.pageOf(url, response);
+      const location = response.headers.location;
+      if (response.status < 300 || response.status >= 400 || location === undefined || redirectedFrom.length > 5)
+        return { ...page, redirectedFrom };
+      const next = new URL(location, `${this.origin}${url}`);
+      if (next.origin !== this.origin) return { ...page, redirectedFrom };
+      redirectedFrom.push(url);
+      url = `${next.pathname}${next.search}`;
+    }
   }
 
   /** Posts `fields` as a urlencoded form to `url`. */
@@ -67,6 +80,7 @@ export class PageClient {
       html: response.text,
       doc: parse(response.text ?? ''),
       url,
+      redirectedFrom: [],
     };
   }
 }
