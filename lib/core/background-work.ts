@@ -65,7 +65,8 @@ export class BackgroundWork {
   /** Tracks work that is already running (it is never dropped). `work` must not reject. */
   track(work: Promise<void>): void {
     this.running.add(work);
-    void work.finally(() => this.running.delete(work));
+    // `work` must not reject; if a bug makes it, the process must not die of an unhandled rejection for it.
+    void work.catch(() => undefined).finally(() => this.running.delete(work));
   }
 
   /** Resolves once nothing is in progress, including work started by work that was waited for. */

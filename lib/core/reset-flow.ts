@@ -10,7 +10,7 @@ import type { EmailRenderer } from '../mail/email-templates';
 import type { TokenRecord, TokenStore } from '../stores/token-store';
 import type { BackgroundWork } from './background-work';
 import type { DropLog } from './drop-log';
-import { Settler, mayStillLand, type SettleTicket } from './settling';
+import { MAX_SETTLING, Settler, mayStillLand, type SettleTicket } from './settling';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
 import { mailboxKey, normalizeEmail } from './email-address';
 import { toEventError, type EventSink } from './events';
@@ -70,6 +70,17 @@ export interface FlowDependencies<Context> {
 
 type VerifyingEndpoint = 'verify' | 'reset';
 
+/** What settling a failed `/reset` write needs to know. */
+interface Settling<Context> {
+  user: User;
+  record: TokenRecord;
+  passwordHash: string;
+  attempt?: { key: string; slot: number };
+  /** The code flow's attempt key, freed after a reset. */
+  codeKey: string | undefined;
+  requester: Requester<Context>;
+}
+
 interface Authenticated {
   record: TokenRecord;
   /** For the code flow: the attempt slot this request holds, to give back if the request turns out fine. */
@@ -89,6 +100,17 @@ async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw new ServiceUnavailableError(name, error);
   }
+}
+
+/**
+ * The cause of a user-store failure, with the password hash the flow handed it scrubbed from its message (an adapter
+ * error may quote its SQL). The original is not kept: it would carry the hash to whatever logs the error.
+ */
+function withoutSecrets(error: unknown, secrets: string[]): Error {
+  const { name, message } = toEventError(error, secrets);
+  const scrubbed = new Error(message);
+  scrubbed.name = name;
+  return scrubbed;
 }
 
 export class ResetFlow<Context> {
@@ -191,18 +213,32 @@ export class ResetFlow<Context> {
       this.events.emit({ type: 'error', stage: 'store', error: toEventError(error), ip });
       // A refusal is final; only a call that may still land is worth repeating.
       if (!mayStillLand(error)) return;
-      this.settle(record.userId, async () => {
-        const marked = await this.settler.persist(mark);
-        if (!marked.ok) this.events.emit({ type: 'error', stage: 'store', error: toEventError(marked.error), ip });
-      });
+      this.settle(
+        this.settler.open(record.userId),
+        async () => {
+          const marked = await this.settler.persist(mark);
+          if (!marked.ok) this.reportUnsettled('store', marked, ip);
+        },
+        ip,
+      );
     }
   }
 
-  /** Runs settling work in the background (tracked, so `close()` and `settled()` wait for it). */
-  private settle(userId: string, work: (ticket: SettleTicket) => Promise<void>): void {
+  /**
+   * Runs settling work in the background under `ticket` (opened before the write, so a reset that goes through
+   * meanwhile cancels it), tracked so `close()` and `settled()` wait for it. Past {@link MAX_SETTLING} pieces at once,
+   * the failure is reported and left as it is.
+   */
+  private settle(ticket: SettleTicket, work: (ticket: SettleTicket) => Promise<void>, ip?: string): void {
+    if (this.settler.size > MAX_SETTLING) {
+      this.settler.close(ticket);
+      const message = `more than ${MAX_SETTLING} failed writes are being settled; this one is left as it is`;
+      this.events.emit({ type: 'error', stage: 'settle', ip, error: { name: 'OverloadedError', message } });
+      return;
+    }
     this.config.background.track(
-      this.settler.withTicket(userId, work).catch((error: unknown) => {
-        this.events.emit({ type: 'error', stage: 'settle', error: toEventError(error) });
+      this.settler.run(ticket, work).catch((error: unknown) => {
+        this.events.emit({ type: 'error', stage: 'settle', error: toEventError(error), ip });
       }),
     );
   }
@@ -290,98 +326,129 @@ export class ResetFlow<Context> {
 
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
     const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
+    const codeKey = attempt?.key ?? (this.config.code ? codeAttemptKey(user.id) : undefined);
+    const settling: Settling<Context> = { user, record, passwordHash, attempt, codeKey, requester };
+    // Opened before the writes: a reset that goes through while one of them is in flight cancels its settling.
+    const ticket = this.settler.open(user.id);
     let claimed: boolean;
     try {
       claimed = await store.claim(record.tokenHash);
     } catch (error) {
       // The claim may still land: then the link would be burnt with the password unchanged.
-      if (mayStillLand(error)) this.settle(user.id, (ticket) => this.restoreIfClaimed(record, ticket, ip));
+      if (mayStillLand(error)) this.settle(ticket, () => this.restoreIfClaimed(settling, ticket), ip);
+      else this.settler.close(ticket);
       throw new ServiceUnavailableError('store', error);
     }
     if (!claimed) {
+      this.settler.close(ticket);
       this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
     }
     try {
       await users.updatePassword(user.id, passwordHash);
     } catch (error) {
-      if (!mayStillLand(error)) {
-        // The user store refused: the password is unchanged, so the link must work for another try.
-        this.settle(user.id, (ticket) => this.restore(record, ticket, ip));
-        throw new ServiceUnavailableError('users', error);
+      if (mayStillLand(error)) {
+        // The write may still land. Rather than guess, finish it: the same hash written again is harmless.
+        this.settle(ticket, () => this.finishLateReset(settling, ticket), ip);
+        throw new ServiceUnavailableError('users', withoutSecrets(error, [passwordHash]), true);
       }
-      // The write may still land. Rather than guess, finish it: the same hash written again is harmless.
-      this.settle(user.id, (ticket) =>
-        this.finishLateReset(user, record, passwordHash, attempt?.key, requester, ticket),
-      );
-      throw new ServiceUnavailableError('users', error, true);
+      // The user store refused: the password is unchanged, so the link must work for another try.
+      this.settle(ticket, () => this.restore(settling, ticket), ip);
+      throw new ServiceUnavailableError('users', withoutSecrets(error, [passwordHash]));
     }
+    this.settler.close(ticket);
     this.events.emit({ type: 'reset.completed', userId: user.id, ip });
 
     // The password is changed; what follows must not turn that into an error answer.
     // A reset by link frees a code flow that someone locked by spending its attempts, as a reset by code does.
-    await this.afterReset(user, attempt?.key ?? (this.config.code && codeAttemptKey(user.id)), requester);
+    await this.afterReset(user, codeKey, requester);
   }
 
   /**
    * After a claim that failed: once the store answers again (and a stale delete had time to land), a token that is
    * gone was consumed by this request without a password change, so it is put back, unless a reset went through
-   * meanwhile. A token consumed by a concurrent reset on another instance in that same second would be put back
-   * too: that instance's reset revokes it when it completes, unless it completed first (see the README).
+   * meanwhile in this process. A reset on another instance is not seen here (see the README).
    */
-  private async restoreIfClaimed(record: TokenRecord, ticket: SettleTicket, ip: string | undefined): Promise<void> {
+  private async restoreIfClaimed(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
     const { store } = this.config;
+    const { record, requester } = settling;
     const answered = await this.settler.persist(() => store.find(record.tokenHash), ticket);
-    if (!answered.ok) return this.reportUnsettled('restore', answered.error, ip);
+    if (!answered.ok) return this.reportUnsettled('restore', answered, requester.ip);
     await this.settler.grace();
     const found = await this.settler.persist(() => store.find(record.tokenHash), ticket);
-    if (!found.ok) return this.reportUnsettled('restore', found.error, ip);
-    if (found.value || ticket.cancelled) return;
-    await this.restore(record, ticket, ip);
+    if (!found.ok) return this.reportUnsettled('restore', found, requester.ip);
+    if (found.value || ticket.cancelled) return this.releaseAttempt(settling);
+    await this.restore(settling, ticket);
   }
 
   /**
-   * After a password write that failed: the same write is repeated until the user store takes it, and the reset then
-   * gets every after-reset step an on-time one gets. Only when the user store refuses for about a minute is the
-   * token put back (the password most likely never changed) and the failure reported.
+   * After a password write that may still land: the same write is repeated until the user store takes it, and the
+   * reset then gets every after-reset step an on-time one gets. When every try failed, the token is put back only
+   * if the last failure was a refusal; a write that may still land leaves the link consumed (reported).
    */
-  private async finishLateReset(
-    user: User,
-    record: TokenRecord,
-    passwordHash: string,
-    attemptKey: string | undefined,
-    requester: Requester<Context>,
-    ticket: SettleTicket,
-  ): Promise<void> {
-    const { ip } = requester;
+  private async finishLateReset(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
+    const { user, passwordHash, requester, codeKey } = settling;
     const written = await this.settler.persist(() => this.config.users.updatePassword(user.id, passwordHash), ticket);
-    if (ticket.cancelled) return;
     if (!written.ok) {
-      this.reportUnsettled('users', written.error, ip, requester.secrets());
-      return this.restore(record, ticket, ip);
+      this.reportUnsettled('users', written, requester.ip, [...requester.secrets(), passwordHash]);
+      if (!written.cancelled && !mayStillLand(written.error)) await this.restore(settling, ticket);
+      return;
     }
-    this.events.emit({ type: 'reset.completed', userId: user.id, ip, late: true });
-    await this.afterReset(user, attemptKey, requester);
+    if (ticket.cancelled) return;
+    this.events.emit({ type: 'reset.completed', userId: user.id, ip: requester.ip, late: true });
+    await this.afterReset(user, codeKey, requester);
   }
 
-  /** Puts a consumed token back as it was: it supersedes older links again, or dies at once if a newer one was sent. */
-  private async restore(record: TokenRecord, ticket: SettleTicket, ip: string | undefined): Promise<void> {
+  /**
+   * Puts a consumed token back as it was: it supersedes older links again, or dies at once if a newer one was sent,
+   * and gives back the code attempt this request held. A reset that goes through meanwhile revokes it again.
+   */
+  private async restore(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
     const { store } = this.config;
+    const { record, requester } = settling;
+    const { tokenHash, userId } = record;
+    if (!store.markDelivered) {
+      // A 0.1 store supersedes on save: putting an older token back would kill a newer link the user received.
+      const newest = await store.findByUser(userId).catch(() => null);
+      if (newest && newest.tokenHash !== tokenHash) return;
+    }
+    let sent = false;
     const saved = await this.settler.persist(async () => {
-      await store.save(record).catch((error: unknown) => {
-        // A put-back that landed on an earlier try is there already.
-        if ((error as { code?: unknown } | null)?.code !== 11000) throw error;
-      });
-      if (!ticket.cancelled) await store.markDelivered?.(record.tokenHash);
+      // A put-back whose save landed on an earlier try is there already.
+      if (!(await store.find(tokenHash))) {
+        sent = true;
+        await store.save(record);
+      }
+      if (!ticket.cancelled) await store.markDelivered?.(tokenHash);
     }, ticket);
-    if (!saved.ok) return this.reportUnsettled('restore', saved.error, ip);
-    // A reset that went through while the token was being put back revokes it again.
-    if (ticket.cancelled) await this.settler.persist(() => store.revokeUser(record.userId));
-    else this.events.emit({ type: 'token.restored', userId: record.userId, ip });
+    if (ticket.cancelled) {
+      // A save sent before the cancel may still land after the reset's revoke.
+      if (sent) await this.settler.grace().then(() => this.settler.persist(() => store.revokeUser(userId)));
+      return;
+    }
+    if (!saved.ok) return this.reportUnsettled('restore', saved, requester.ip);
+    await this.releaseAttempt(settling);
+    // markDelivered removes a put-back token when a newer link was delivered meanwhile: then nothing was restored.
+    if (await store.find(tokenHash).catch(() => null)) {
+      this.events.emit({ type: 'token.restored', userId, ip: requester.ip });
+    }
   }
 
-  private reportUnsettled(stage: string, error: unknown, ip: string | undefined, secrets: string[] = []): void {
-    this.events.emit({ type: 'error', stage: `settle.${stage}`, error: toEventError(error, secrets), ip });
+  /** Gives back the code attempt a failed `/reset` by code held: a database hiccup must not cost a guess. */
+  private async releaseAttempt({ attempt, requester }: Settling<Context>): Promise<void> {
+    if (!attempt) return;
+    const released = await this.settler.persist(() => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    if (!released.ok) this.reportUnsettled('releaseAttempt', released, requester.ip);
+  }
+
+  private reportUnsettled(
+    stage: string,
+    outcome: { cancelled: true } | { cancelled: false; error: unknown },
+    ip: string | undefined,
+    secrets: string[] = [],
+  ): void {
+    if (outcome.cancelled) return;
+    this.events.emit({ type: 'error', stage: `settle.${stage}`, error: toEventError(outcome.error, secrets), ip });
   }
 
   /** `router.revokeTokens(userId)`. */
@@ -403,10 +470,14 @@ export class ResetFlow<Context> {
     await revoke().catch((error: unknown) => {
       // Other links must die with the old password: keep trying in the background.
       this.events.emit({ type: 'error', stage: 'revoke', error: toEventError(error), ip: requester.ip });
-      this.settle(user.id, async () => {
-        const revoked = await this.settler.persist(revoke);
-        if (!revoked.ok) this.reportUnsettled('revoke', revoked.error, requester.ip);
-      });
+      this.settle(
+        this.settler.open(user.id),
+        async () => {
+          const revoked = await this.settler.persist(revoke);
+          if (!revoked.ok) this.reportUnsettled('revoke', revoked, requester.ip);
+        },
+        requester.ip,
+      );
     });
     if (attemptKey) await attempt('clearAttempts', () => this.config.store.clearAttempts(attemptKey));
     const hook = this.config.onPasswordReset;
@@ -485,8 +556,9 @@ export class ResetFlow<Context> {
     data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
     userId?: string,
   ): Promise<boolean> {
-    const message = this.config.renderer.render(kind, to, data);
     try {
+      // Inside the try: a custom template that throws is a failed email, not an unhandled rejection.
+      const message = this.config.renderer.render(kind, to, data);
       await this.config.mailer.send(message);
       this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
       return true;
