@@ -35,11 +35,21 @@ export interface PasswordResetRouter extends Router {
   revokeTokens(userId: string): Promise<void>;
   /** Stops timers and background work: for graceful shutdown and tests. */
   close(): Promise<void>;
+  /**
+   * Resolves when all background work started so far (the lookup and email behind `/forgot`, notices) has finished:
+   * in a test, `await router.settled()` after a `/forgot` and the email is in the outbox.
+   */
+  settled(): Promise<void>;
+  /**
+   * The in-memory mailer in use when neither `mailer` nor `sendgrid` is set (`undefined` otherwise): read the emails
+   * it kept with `router.outbox.last('ada@example.com')` or `router.outbox.messages`.
+   */
+  readonly outbox: OutboxMailer | undefined;
 }
 
 function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
   if (options.sendgrid !== undefined) return new SendGridMailer(options.sendgrid);
-  return new OutboxMailer({ logger });
+  return new OutboxMailer({ logger, name: 'router.outbox' });
 }
 
 function defaultTokenStore(options: PasswordResetOptions, logger: Logger | false): TokenStore {
@@ -89,7 +99,8 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   const mailer = given.mailer ?? defaultMailer(given, logger);
   const renderer = new EmailRenderer(config.appName, given.emails?.templates);
   const store = given.store ?? defaultTokenStore(given, logger);
-  const events = new EventSink(given.hooks?.onEvent, logger);
+  // In development a dropped request is worth a line: a developer trying the flow otherwise waits for an email.
+  const events = new EventSink(given.hooks?.onEvent, logger, { logRateLimited: process.env.NODE_ENV !== 'production' });
   const rateLimit = config.rateLimit && {
     ...config.rateLimit,
     store: config.rateLimit.store ?? defaultRateLimitStore(config),
@@ -127,6 +138,11 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   addApiErrorHandler(router, toApiError);
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
+  router.settled = () => background.settled();
+  Object.defineProperty(router, 'outbox', {
+    value: given.mailer === undefined && mailer instanceof OutboxMailer ? mailer : undefined,
+    enumerable: true,
+  });
   router.close = async () => {
     await background.settled();
     dropLog.close();

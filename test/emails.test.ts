@@ -74,10 +74,10 @@ describe('built-in templates', () => {
     expect(message(t, 'reset').text).toMatch(/^Hello,\n/);
   });
 
-  test('the default app name is used when none is set', async () => {
+  test('without an app name the emails are worded without one', async () => {
     t = await createApp();
     await t.forgot(ADA.email);
-    expect(message(t, 'reset').subject).toBe('Reset your Your account password');
+    expect(message(t, 'reset').subject).toBe('Reset your password');
   });
 
   test('the code, when the code flow is on, is in both bodies', async () => {

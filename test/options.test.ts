@@ -195,13 +195,14 @@ describe('bad options fail at construction with an OptionsError naming the optio
       {
         password: {
           minLength: 12,
-          maxLength: 128,
+          maxLength: 72,
           minStrength: 3,
           blockCommon: false,
           isBreached: () => false,
           validate: () => true,
         },
       },
+      { password: { maxLength: 128 }, bcryptRounds: undefined, hashPassword: async () => 'hash' },
       {
         rateLimit: {
           forgot: { windowMs: 60_000, limit: 3 },

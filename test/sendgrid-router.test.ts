@@ -173,6 +173,7 @@ describe('dynamic templates through the router', () => {
             resetUrl: `${RESET_URL}?token=${token}`,
             code: data.code,
             expiresInMinutes: 30,
+            expiresInSeconds: 1800,
             locale: 'en',
           },
         },

@@ -7,6 +7,8 @@ import type { RateLimitName } from '../options/types';
 
 /** Where warnings go. */
 export interface Logger {
+  /** Failures after the answer was sent (`error` and `email.failed` events, when there is no `hooks.onEvent`). */
+  error?(message: string): void;
   warn(message: string): void;
   info(message: string): void;
 }
@@ -103,15 +105,51 @@ export function secretsOfBody(body: unknown): string[] {
   return [...values, ...values.map((value) => value.normalize('NFKC'))];
 }
 
-/** Delivers events to `hooks.onEvent`; a throwing hook is logged and never breaks the flow. */
+/** One log line for an event nobody else hears about; `undefined`: not one to log. */
+function logLine(event: EventInput, logRateLimited: boolean): { level: 'error' | 'info'; text: string } | undefined {
+  const error = (e: EventError): string =>
+    `${e.name}: ${e.message}${e.status === undefined ? '' : ` (status ${e.status})`}${e.code ? ` (${e.code})` : ''}`;
+  switch (event.type) {
+    case 'error':
+      return { level: 'error', text: `error in ${event.stage}: ${error(event.error)}` };
+    case 'email.failed': {
+      const user = event.userId === undefined ? '' : ` for user ${event.userId}`;
+      return { level: 'error', text: `a "${event.kind}" email${user} was not delivered: ${error(event.error)}` };
+    }
+    case 'rate_limited':
+      if (!logRateLimited || event.limiter !== 'perEmail') return undefined;
+      return {
+        level: 'info',
+        text: `rate_limited: perEmail limit reached for ${event.email ?? 'an address'}, no email sent`,
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** What {@link EventSink} logs when there is no `hooks.onEvent`. */
+export interface EventSinkOptions {
+  /** Log the per-email limit dropping a request (at `info`): for development, where a missing email puzzles. */
+  logRateLimited?: boolean;
+}
+
+/**
+ * Delivers events to `hooks.onEvent`; a throwing hook is logged and never breaks the flow. Without a hook, failures
+ * (`error`, `email.failed`) are logged, so that work after the answer never fails silently.
+ */
 export class EventSink {
+  private readonly logRateLimited: boolean;
+
   constructor(
     private readonly onEvent: ((event: PasswordResetEvent) => void | Promise<void>) | undefined,
     private readonly logger: Logger | false,
-  ) {}
+    options: EventSinkOptions = {},
+  ) {
+    this.logRateLimited = options.logRateLimited ?? false;
+  }
 
   emit(input: EventInput): void {
-    if (!this.onEvent) return;
+    if (!this.onEvent) return this.log(input);
     const event = { ...input, at: new Date() };
     try {
       const result = this.onEvent(event);
@@ -120,6 +158,20 @@ export class EventSink {
     } catch (error) {
       this.hookFailed(error);
     }
+  }
+
+  // Events carry no secrets (their errors went through toEventError), so neither does the line.
+  private log(input: EventInput): void {
+    const { logger } = this;
+    if (!logger) return;
+    const line = logLine(input, this.logRateLimited);
+    if (!line) return;
+    // One line whatever the error said: a message with line breaks could forge log lines of its own.
+    const flat = line.text.replace(/\p{Cc}+/gu, ' ');
+    const text = `[express-password-reset] ${flat} (set hooks.onEvent to handle events yourself)`;
+    if (line.level === 'info') logger.info(text);
+    else if (logger.error) logger.error(text);
+    else logger.warn(text);
   }
 
   private hookFailed(error: unknown): void {

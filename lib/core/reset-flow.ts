@@ -189,6 +189,7 @@ export class ResetFlow<Context> {
           resetUrl: this.config.buildLink(token, user),
           code,
           expiresInMinutes: Math.max(1, Math.round(tokenTtlMs / 60_000)),
+          expiresInSeconds: Math.floor(tokenTtlMs / 1000),
         },
         user.id,
       );

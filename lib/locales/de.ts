@@ -5,25 +5,30 @@ export const de: LocaleTexts = {
   emails: {
     greeting: (name) => (name ? `Hallo ${name},` : 'Hallo,'),
     reset: {
-      subject: (app) => `Passwort für ${app} zurücksetzen`,
+      subject: (app) => (app ? `Passwort für ${app} zurücksetzen` : 'Passwort zurücksetzen'),
       intro: (app) =>
-        `Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos bei ${app} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.`,
+        `Wir haben eine Anfrage erhalten, das Passwort Ihres Kontos${app ? ` bei ${app}` : ''} zurückzusetzen. Über den folgenden Link können Sie ein neues Passwort festlegen.`,
       button: 'Passwort zurücksetzen',
       code: 'Oder geben Sie diesen Code ein:',
-      expires: (minutes) =>
-        `Der Link ist ${minutes === 1 ? 'eine Minute' : `${minutes} Minuten`} lang gültig und kann nur einmal verwendet werden.`,
+      expires: (seconds) => {
+        const minutes = Math.floor(seconds / 60);
+        const valid = minutes === 0 ? 'weniger als eine Minute' : minutes === 1 ? 'eine Minute' : `${minutes} Minuten`;
+        return `Der Link ist ${valid} lang gültig und kann nur einmal verwendet werden.`;
+      },
       ignore:
         'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
     },
     changed: {
-      subject: (app) => `Ihr Passwort für ${app} wurde geändert`,
-      body: (app) => `Das Passwort Ihres Kontos bei ${app} wurde soeben geändert.`,
+      subject: (app) => (app ? `Ihr Passwort für ${app} wurde geändert` : 'Ihr Passwort wurde geändert'),
+      body: (app) => `Das Passwort Ihres Kontos${app ? ` bei ${app}` : ''} wurde soeben geändert.`,
       notYou: 'Falls Sie das nicht waren, setzen Sie Ihr Passwort jetzt zurück und wenden Sie sich an den Support.',
     },
     unknown: {
-      subject: (app) => `Anfrage zum Zurücksetzen eines Passworts bei ${app}`,
+      subject: (app) => `Anfrage zum Zurücksetzen eines Passworts${app ? ` bei ${app}` : ''}`,
       body: (app, email) =>
-        `Für ${email} wurde das Zurücksetzen des Passworts bei ${app} angefordert, es gibt dort jedoch kein Konto mit dieser Adresse.`,
+        app
+          ? `Für ${email} wurde das Zurücksetzen des Passworts bei ${app} angefordert, es gibt dort jedoch kein Konto mit dieser Adresse.`
+          : `Für ${email} wurde das Zurücksetzen des Passworts angefordert, es gibt jedoch kein Konto mit dieser Adresse.`,
       ignore: 'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren.',
     },
   },

@@ -5,24 +5,27 @@ export const en: LocaleTexts = {
   emails: {
     greeting: (name) => (name ? `Hello ${name},` : 'Hello,'),
     reset: {
-      subject: (app) => `Reset your ${app} password`,
+      subject: (app) => (app ? `Reset your ${app} password` : 'Reset your password'),
       intro: (app) =>
-        `We received a request to reset the password of your ${app} account. Use the link below to choose a new password.`,
+        `We received a request to reset the password of your ${app ? `${app} ` : ''}account. Use the link below to choose a new password.`,
       button: 'Reset password',
       code: 'Or enter this code:',
-      expires: (minutes) =>
-        `The link expires in ${minutes === 1 ? '1 minute' : `${minutes} minutes`} and can be used once.`,
+      expires: (seconds) => {
+        const minutes = Math.floor(seconds / 60);
+        const left = minutes === 0 ? 'less than a minute' : minutes === 1 ? '1 minute' : `${minutes} minutes`;
+        return `The link expires in ${left} and can be used once.`;
+      },
       ignore: 'If you did not ask for this, you can ignore this email; your password stays the same.',
     },
     changed: {
-      subject: (app) => `Your ${app} password was changed`,
-      body: (app) => `The password of your ${app} account was just changed.`,
+      subject: (app) => (app ? `Your ${app} password was changed` : 'Your password was changed'),
+      body: (app) => `The password of your ${app ? `${app} ` : ''}account was just changed.`,
       notYou: 'If this was not you, reset your password now and contact support.',
     },
     unknown: {
-      subject: (app) => `${app} password reset request`,
+      subject: (app) => (app ? `${app} password reset request` : 'Password reset request'),
       body: (app, email) =>
-        `Someone asked to reset the password of the ${app} account for ${email}, but there is no account with this address.`,
+        `Someone asked to reset the password of the ${app ? `${app} ` : ''}account for ${email}, but there is no account with this address.`,
       ignore: 'If you did not ask for this, you can ignore this email.',
     },
   },

@@ -5,26 +5,29 @@ export const fr: LocaleTexts = {
   emails: {
     greeting: (name) => (name ? `Bonjour ${name},` : 'Bonjour,'),
     reset: {
-      subject: (app) => `Réinitialisation de votre mot de passe ${app}`,
+      subject: (app) => `Réinitialisation de votre mot de passe${app ? ` ${app}` : ''}`,
       intro: (app) =>
-        `Nous avons reçu une demande de réinitialisation du mot de passe de votre compte ${app}. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.`,
+        `Nous avons reçu une demande de réinitialisation du mot de passe de votre compte${app ? ` ${app}` : ''}. Utilisez le lien ci-dessous pour choisir un nouveau mot de passe.`,
       button: 'Réinitialiser le mot de passe',
       code: 'Ou saisissez ce code\u00a0:',
-      expires: (minutes) =>
-        `Le lien expire dans ${minutes} minute${minutes === 1 ? '' : 's'} et ne peut être utilisé qu’une seule fois.`,
+      expires: (seconds) => {
+        const minutes = Math.floor(seconds / 60);
+        const left = minutes === 0 ? 'moins d’une minute' : `${minutes} minute${minutes === 1 ? '' : 's'}`;
+        return `Le lien expire dans ${left} et ne peut être utilisé qu’une seule fois.`;
+      },
       ignore:
         'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
     },
     changed: {
-      subject: (app) => `Votre mot de passe ${app} a été modifié`,
-      body: (app) => `Le mot de passe de votre compte ${app} vient d’être modifié.`,
+      subject: (app) => `Votre mot de passe${app ? ` ${app}` : ''} a été modifié`,
+      body: (app) => `Le mot de passe de votre compte${app ? ` ${app}` : ''} vient d’être modifié.`,
       notYou:
         'Si vous n’êtes pas à l’origine de ce changement, réinitialisez votre mot de passe dès maintenant et contactez le support.',
     },
     unknown: {
-      subject: (app) => `Demande de réinitialisation du mot de passe ${app}`,
+      subject: (app) => `Demande de réinitialisation du mot de passe${app ? ` ${app}` : ''}`,
       body: (app, email) =>
-        `Quelqu’un a demandé à réinitialiser le mot de passe du compte ${app} associé à ${email}, mais aucun compte n’existe avec cette adresse.`,
+        `Quelqu’un a demandé à réinitialiser le mot de passe du compte${app ? ` ${app}` : ''} associé à ${email}, mais aucun compte n’existe avec cette adresse.`,
       ignore: 'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail.',
     },
   },

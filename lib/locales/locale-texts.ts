@@ -9,16 +9,22 @@
  */
 export interface EmailTexts {
   greeting: (name?: string) => string;
+  /** `appName` is absent when `emails.appName` is not set: the texts then read well without one. */
   reset: {
-    subject: (appName: string) => string;
-    intro: (appName: string) => string;
+    subject: (appName?: string) => string;
+    intro: (appName?: string) => string;
     button: string;
     code: string;
-    expires: (minutes: number) => string;
+    /** The link's lifetime in whole seconds; under a minute must not read as "1 minute". */
+    expires: (seconds: number) => string;
     ignore: string;
   };
-  changed: { subject: (appName: string) => string; body: (appName: string) => string; notYou: string };
-  unknown: { subject: (appName: string) => string; body: (appName: string, email: string) => string; ignore: string };
+  changed: { subject: (appName?: string) => string; body: (appName?: string) => string; notYou: string };
+  unknown: {
+    subject: (appName?: string) => string;
+    body: (appName: string | undefined, email: string) => string;
+    ignore: string;
+  };
 }
 
 /** The words of the hosted pages. Values are plain text: the views escape everything they insert. */

@@ -22,11 +22,17 @@ function greetingHtml(s: EmailTexts, d: TemplateData): string {
   return `<p>${escapeHtml(s.greeting(d.name))}</p>`;
 }
 
-function layout(lang: string, appName: string, body: string): string {
+function layout(lang: string, appName: string | undefined, body: string): string {
+  const heading = appName === undefined ? '' : `<h1 style="font-size:20px">${escapeHtml(appName)}</h1>`;
   return (
     `<!doctype html><html lang="${lang}"><body style="font-family:system-ui,sans-serif;line-height:1.5;color:#222;max-width:560px;margin:0 auto;padding:24px">` +
-    `<h1 style="font-size:20px">${escapeHtml(appName)}</h1>${body}</body></html>`
+    `${heading}${body}</body></html>`
   );
+}
+
+/** Seconds the link lives; templates rendered from data of older callers may only have the minutes. */
+function lifetimeSeconds(d: TemplateData): number {
+  return d.expiresInSeconds ?? (d.expiresInMinutes ?? 0) * 60;
 }
 
 /** Builds one kind's template from a locale's email texts; a kind missing here (or in the texts) does not compile. */
@@ -42,7 +48,7 @@ const BUILT_IN: { [K in EmailKind]: (s: EmailTexts, lang: string) => CompiledTem
         d.resetUrl ?? '',
         ...(d.code ? ['', s.reset.code, d.code] : []),
         '',
-        s.reset.expires(d.expiresInMinutes ?? 0),
+        s.reset.expires(lifetimeSeconds(d)),
         '',
         s.reset.ignore,
       ].join('\n'),
@@ -57,7 +63,7 @@ const BUILT_IN: { [K in EmailKind]: (s: EmailTexts, lang: string) => CompiledTem
           (d.code
             ? `<p>${escapeHtml(s.reset.code)} <strong style="font-size:20px;letter-spacing:3px">${escapeHtml(d.code)}</strong></p>`
             : '') +
-          `<p>${escapeHtml(s.reset.expires(d.expiresInMinutes ?? 0))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`,
+          `<p>${escapeHtml(s.reset.expires(lifetimeSeconds(d)))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`,
       ),
   }),
   changed: (s, lang) => ({
@@ -103,7 +109,7 @@ export class EmailRenderer {
   private readonly compiled = new Map<string, CompiledTemplate>();
 
   constructor(
-    private readonly appName: string,
+    private readonly appName: string | undefined,
     overrides: EmailTemplates = {},
   ) {
     const locales = new Set<string>(LOCALE_CODES);
@@ -146,7 +152,7 @@ export class EmailRenderer {
     data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
   ): EmailMessage {
     const locale = this.resolveLocale(data.locale);
-    const full: TemplateData = { ...data, appName: this.appName, locale };
+    const full: TemplateData = { ...data, ...(this.appName === undefined ? {} : { appName: this.appName }), locale };
     const template = this.compiled.get(`${kind}:${locale}`)!;
     return {
       to,

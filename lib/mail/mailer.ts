@@ -15,8 +15,8 @@ export type EmailKind = (typeof EMAIL_KINDS)[number];
  * belong in the email and nowhere else (never in logs or events).
  */
 export interface TemplateData {
-  /** `emails.appName`. */
-  appName: string;
+  /** `emails.appName`; absent when it is not set (the built-in texts are then worded without a name). */
+  appName?: string;
   /** The user's name, when the user adapter returns one. */
   name?: string;
   /** The recipient address. */
@@ -25,8 +25,10 @@ export interface TemplateData {
   resetUrl?: string;
   /** The numeric code (kind `reset` with the code flow on). */
   code?: string;
-  /** Lifetime of the link in minutes (kind `reset`). */
+  /** Lifetime of the link in minutes, rounded, at least 1 (kind `reset`). */
   expiresInMinutes?: number;
+  /** Lifetime of the link in whole seconds (kind `reset`): 0 for a lifetime under a second. */
+  expiresInSeconds?: number;
   /** The locale the email was rendered in, e.g. `en`. */
   locale: string;
 }

@@ -5,8 +5,13 @@ import type { Logger } from '../core/events';
 export interface OutboxMailerOptions {
   /** Most messages kept; older ones are dropped first. @default 100 */
   limit?: number;
-  /** Told that a message was "sent" (kind only: never the link or code). `false` for silence. @default console */
+  /**
+   * Told that a message was kept and how to read it (kind and address only: never the link or code). `false` for
+   * silence. @default console
+   */
   logger?: Logger | false;
+  /** How the log line names this outbox, e.g. `'router.outbox'` in `router.outbox.last('ada@example.com')`. */
+  name?: string;
 }
 
 /**
@@ -18,10 +23,12 @@ export class OutboxMailer implements Mailer {
   readonly messages: EmailMessage[] = [];
   private readonly limit: number;
   private readonly logger: Logger | false;
+  private readonly name: string;
 
   constructor(options: OutboxMailerOptions = {}) {
     this.limit = options.limit ?? 100;
     this.logger = options.logger ?? console;
+    this.name = options.name ?? 'outbox';
   }
 
   async send(message: EmailMessage): Promise<void> {
@@ -29,7 +36,8 @@ export class OutboxMailer implements Mailer {
     if (this.messages.length > this.limit) this.messages.shift();
     if (this.logger)
       this.logger.info(
-        `[express-password-reset] outbox: kept a "${message.kind}" email (development mailer; nothing was delivered)`,
+        `[express-password-reset] outbox: kept a "${message.kind}" email to ${message.to} (development mailer; ` +
+          `nothing was delivered): read it with ${this.name}.last('${message.to}')`,
       );
   }
 

@@ -18,12 +18,43 @@ export function isPlainObject(value: unknown): value is PlainObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Levenshtein distance, case-insensitive (`ratelimit` is one edit from nothing): option names are short. */
+function editDistance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i += 1) {
+    const row = [i];
+    for (let j = 1; j <= y.length; j += 1) {
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[y.length]!;
+}
+
+/** The allowed name closest to `key`, if one is close enough to be the one meant (tsc's rule: a third edited). */
+export function closestName(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(1, Math.floor(key.length * 0.34));
+  for (const name of allowed) {
+    const distance = editDistance(key, name);
+    if (distance <= bestDistance && (best === undefined || distance < bestDistance)) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 /** An object whose keys are all in `allowed`; returns it for reading its fields. */
 export function checkObject(option: string, value: unknown, allowed: readonly string[]): PlainObject {
   if (!isPlainObject(value)) invalidOption(option, `must be an object, got ${describeValue(value)}`);
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key))
-      invalidOption(`${option}.${key}`, `is not a known option; allowed: ${allowed.join(', ')}`);
+    if (allowed.includes(key)) continue;
+    const meant = closestName(key, allowed);
+    const hint = meant === undefined ? '' : ` did you mean '${meant}'?`;
+    invalidOption(`${option}.${key}`, `is not a known option;${hint} allowed: ${allowed.join(', ')}`);
   }
   return value;
 }

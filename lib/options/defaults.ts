@@ -24,7 +24,8 @@ export const DEFAULTS = {
   bcryptRounds: 12,
   password: { minLength: 8, maxLength: 64, blockCommon: true },
   code: { digits: 6, maxAttempts: 5 },
-  emails: { appName: 'Your account', sendChangedNotice: true, notifyUnknown: false },
+  // No default appName: the built-in emails are worded to read well without one ("Reset your password").
+  emails: { sendChangedNotice: true, notifyUnknown: false },
   rateLimit: DEFAULT_LIMITS,
   openapi: false,
 } as const;

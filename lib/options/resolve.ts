@@ -33,7 +33,8 @@ export interface ResolvedOptions {
   rateLimit: ResolvedRateLimits | false;
   /** The code flow, when on; `key` holds `secret` (or a random key per process), never shown by `util.inspect`. */
   code?: { digits: number; maxAttempts: number; key: KeyObject };
-  appName: string;
+  /** `emails.appName`; absent: the emails are worded without a name. */
+  appName: string | undefined;
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   schemas: RequestSchemas;
@@ -100,7 +101,7 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     hashPassword: options.hashPassword ?? ((plain) => bcrypt.hash(plain, rounds)),
     rateLimit: resolveRateLimits(options.rateLimit),
     code,
-    appName: options.emails?.appName ?? DEFAULTS.emails.appName,
+    appName: options.emails?.appName,
     sendChangedNotice: options.emails?.sendChangedNotice ?? DEFAULTS.emails.sendChangedNotice,
     notifyUnknown: options.emails?.notifyUnknown ?? DEFAULTS.emails.notifyUnknown,
     schemas: compileSchemas({ codeDigits: code?.digits }),
@@ -109,6 +110,13 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     logger,
     now: options.now ?? (() => new Date()),
   };
+  // Every environment: a unit mistake (30 meant as minutes) makes links that die before the email arrives.
+  if (logger && typeof options.tokenTtl === 'number' && options.tokenTtl < 1000) {
+    logger.warn(
+      `[express-password-reset] "tokenTtl" is ${options.tokenTtl} ms (a number means milliseconds): links die ` +
+        `before anyone can open them. Did you mean '${options.tokenTtl}m'? The default is '30m'.`,
+    );
+  }
   warnAboutDevelopmentDefaults(options, logger, tokenTtlMs);
   return resolved;
 }
@@ -123,7 +131,7 @@ function warnAboutDevelopmentDefaults(options: PasswordResetOptions, logger: Log
     parts.push('emails go to the in-memory outbox and are never delivered: set "sendgrid" or "mailer"');
   }
   // Short lifetimes are for tests; in production one is usually a unit mistake (30 meant as minutes).
-  if (ttlMs < 60_000)
+  if (ttlMs < 60_000 && !(typeof options.tokenTtl === 'number' && options.tokenTtl < 1000))
     parts.push(`"tokenTtl" is ${ttlMs} ms, too short for anyone to open an email: did you mean '${ttlMs}m'?`);
   if (options.bcryptRounds !== undefined && options.bcryptRounds < 10) {
     parts.push(`"bcryptRounds" is ${options.bcryptRounds}, a cost meant for tests: use 10 or more (default 12)`);

@@ -54,7 +54,10 @@ export type RateLimitName = 'forgot' | 'verify' | 'reset' | 'perEmail';
 export interface PasswordOptions {
   /** Fewest characters (code points). @default 8 */
   minLength?: number;
-  /** Most characters (code points); bcrypt's 72-byte limit is enforced as well. @default 64 */
+  /**
+   * Most characters (code points), at most 72 with bcrypt (which refuses over 72 UTF-8 bytes: that limit is enforced
+   * as well); up to 1024 with your own `hashPassword`. @default 64
+   */
   maxLength?: number;
   /** Lowest zxcvbn score (0–4) accepted; off when absent. */
   minStrength?: 0 | 1 | 2 | 3 | 4;
@@ -92,7 +95,10 @@ export type EmailTemplates = Partial<Record<EmailKind, EmailTemplate | Record<st
 
 /** Email settings. */
 export interface EmailOptions {
-  /** Shown in subjects and bodies. @default 'Your account' */
+  /**
+   * Your app's name, shown in subjects and bodies ("Reset your Acme password"). When absent the emails are worded
+   * without one ("Reset your password").
+   */
   appName?: string;
   /** Overrides of the built-in templates. */
   templates?: EmailTemplates;
@@ -143,7 +149,11 @@ export interface SendGridOptions {
 
 /** Hooks into the flow. */
 export interface HookOptions {
-  /** Awaited after the new password is stored, e.g. to end the user's sessions. */
+  /**
+   * Awaited after the new password is stored, e.g. to end the user's sessions. If it throws, `/reset` still answers
+   * 200 (the password is changed) and the failure is an `error` event (stage `onPasswordReset`), logged when there
+   * is no `onEvent`.
+   */
   onPasswordReset?: (user: User, req: Request) => void | Promise<void>;
   /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
   onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
@@ -204,7 +214,10 @@ export interface PasswordResetOptions {
   mailer?: Mailer;
   /** Deliver through SendGrid. */
   sendgrid?: SendGridOptions;
-  /** Token lifetime. @default '30m' */
+  /**
+   * Token lifetime: a string such as `'30m'` or `'1h'`, or a number of milliseconds (a number under 1000 draws a
+   * warning: `30` is 30 ms, not minutes). @default '30m'
+   */
   tokenTtl?: Duration;
   /**
    * The server secret codes are hashed under (HMAC-SHA-256), at least 32 characters, e.g.
@@ -235,7 +248,11 @@ export interface PasswordResetOptions {
   pages?: boolean | PagesOptions;
   /** Serve the OpenAPI 3.1 document at GET /openapi.json. @default false */
   openapi?: boolean;
-  /** Where warnings and outbox notices go; `false` silences them. @default console */
+  /**
+   * Where warnings, outbox notices and failures go; `false` silences them. Without `hooks.onEvent`, every `error` and
+   * `email.failed` event is written as one line to `logger.error` (`logger.warn` when there is no `error`), and
+   * outside production the per-email limit dropping a request is one `rate_limited` line at `info`. @default console
+   */
   logger?: Logger | false;
   /** Clock, for tests of expiry. @default () => new Date() */
   now?: () => Date;

@@ -6,6 +6,7 @@
  */
 import { OptionsError, describeValue } from '../core/errors';
 import { EMAIL_KINDS } from '../mail/mailer';
+import { BCRYPT_MAX_BYTES } from '../core/password-policy';
 import { SENDGRID_OPTION_KEYS } from '../mail/sendgrid-options';
 import { TOKEN_STORE_METHODS } from '../stores/token-store';
 import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
@@ -73,7 +74,7 @@ function checkRateLimit(value: unknown): void {
   checkFunction('rateLimit.store', rateLimit.store);
 }
 
-function checkPasswordOptions(value: unknown): void {
+function checkPasswordOptions(value: unknown, customHash: boolean): void {
   if (value === undefined) return;
   const password = checkObject('password', value, [
     'minLength',
@@ -87,6 +88,13 @@ function checkPasswordOptions(value: unknown): void {
   checkInteger('password.maxLength', password.maxLength, 1, 1024);
   const min = (password.minLength as number | undefined) ?? DEFAULTS.password.minLength;
   const max = (password.maxLength as number | undefined) ?? DEFAULTS.password.maxLength;
+  // Refused rather than warned: a longer maxLength would promise passwords that bcrypt's limit turns away anyway.
+  if (!customHash && max > BCRYPT_MAX_BYTES)
+    invalidOption(
+      'password.maxLength',
+      `must be at most ${BCRYPT_MAX_BYTES} with bcrypt, which refuses passwords over ${BCRYPT_MAX_BYTES} UTF-8 bytes ` +
+        `(got ${max}); for longer passwords bring your own "hashPassword" (up to 1024 characters)`,
+    );
   if (min > max)
     throw new OptionsError(
       'ERR_EPR_OPTION_CONFLICT',
@@ -246,7 +254,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
     throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'mailer', 'and "sendgrid" cannot both be set: pick one mailer');
   // Only the shape here, at its place in the order of checks; `resolveSendGridOptions` checks each value.
   if (o.sendgrid !== undefined) checkObject('sendgrid', o.sendgrid, SENDGRID_OPTION_KEYS);
-  checkPasswordOptions(o.password);
+  checkPasswordOptions(o.password, o.hashPassword !== undefined);
   // bcrypt's own range; costs under 10 are for tests and draw a warning under NODE_ENV=production (resolve.ts).
   checkInteger('bcryptRounds', o.bcryptRounds, 4, 31);
   checkFunction('hashPassword', o.hashPassword);
@@ -263,6 +271,9 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkEmails(o.emails);
   checkPages(o.pages);
   checkBoolean('openapi', o.openapi);
-  if (o.logger !== undefined && o.logger !== false) checkImplements('logger', o.logger, ['warn', 'info']);
+  if (o.logger !== undefined && o.logger !== false) {
+    checkImplements('logger', o.logger, ['warn', 'info']);
+    checkFunction('logger.error', (o.logger as PlainObject).error);
+  }
   checkFunction('now', o.now);
 }
