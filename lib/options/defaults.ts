@@ -23,7 +23,7 @@ export const DEFAULTS = {
   tokenTtl: '30m',
   bcryptRounds: 12,
   password: { minLength: 8, maxLength: 64, blockCommon: true },
-  code: { digits: 6, maxAttempts: 5 },
+  code: { digits: 6, maxAttempts: 5, exchange: false, exchangeTtl: '10m' },
   emails: { appName: 'Your account', sendChangedNotice: true, notifyUnknown: false },
   rateLimit: DEFAULT_LIMITS,
   openapi: false,
