@@ -75,7 +75,8 @@ function defaultRateLimitStore(config: ResolvedOptions): RateLimitOptions['store
  * around `servers`: nothing is kept per request (a mount path matches many spellings, and may hold a parameter).
  */
 function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
-  const { openapi, info, paths, components } = openApiDocument({ basePath: '/', code: code ?? false });
+  const described = code && { digits: code.digits, exchange: code.exchangeTtlMs !== undefined };
+  const { openapi, info, paths, components } = openApiDocument({ basePath: '/', code: described ?? false });
   const head = JSON.stringify({ openapi, info }).slice(0, -1);
   const tail = JSON.stringify({ paths, components }).slice(1);
   const json = (baseUrl: string): string => `${head},"servers":${JSON.stringify([{ url: baseUrl || '/' }])},${tail}`;

@@ -29,6 +29,7 @@ interface EventBase {
  * - `rate_limited`: a per-IP limit answered 429, or the per-email limit silently dropped a request.
  * - `verify.failed`: a token or code was refused on `/verify` or `/reset`.
  * - `code.locked`: a user's wrong-code attempts reached `code.maxAttempts`.
+ * - `code.exchanged`: with `code.exchange`, a right code was traded for a new token (the code and link are dead).
  * - `password.rejected`: a new password broke the policy (the rules, never the password).
  * - `reset.completed`: a password was changed.
  * - `error`: background or dependency work failed (store, user adapter, hook).
@@ -46,6 +47,7 @@ export type PasswordResetEvent =
       userId?: string;
     })
   | (EventBase & { type: 'code.locked'; userId: string })
+  | (EventBase & { type: 'code.exchanged'; userId: string })
   | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
   /** `late`: the password write had failed (the answer was 503) and landed afterwards; the reset was then finished. */
   | (EventBase & { type: 'reset.completed'; userId: string; late?: true })

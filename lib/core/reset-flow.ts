@@ -56,8 +56,11 @@ export interface FlowDependencies<Context> {
   tokenTtlMs: number;
   policy: ResolvedPasswordPolicy;
   hashPassword: (password: string) => Promise<string>;
-  /** The code flow, when on; `key` is the HMAC key of the codes (from `secret`). */
-  code?: { digits: number; maxAttempts: number; key: KeyObject };
+  /**
+   * The code flow, when on; `key` is the HMAC key of the codes (from `secret`). With `exchangeTtlMs` (`code.exchange`),
+   * a right code on `/verify` is traded for a new token of that lifetime.
+   */
+  code?: { digits: number; maxAttempts: number; key: KeyObject; exchangeTtlMs?: number };
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
@@ -79,6 +82,14 @@ interface Settling<Context> {
   /** The code flow's attempt key, freed after a reset. */
   codeKey: string | undefined;
   requester: Requester<Context>;
+}
+
+/** What putting a consumed token back needs (a failed `/reset`, or a failed code exchange). */
+interface PutBack {
+  record: TokenRecord;
+  /** The code attempt the request still holds, given back with the token. */
+  attempt?: { key: string; slot: number };
+  requester: { ip: string | undefined };
 }
 
 interface Authenticated {
@@ -259,15 +270,68 @@ export class ResetFlow<Context> {
   }
 
   /**
-   * `/verify`: checks a token or code without consuming it. `email` is the account's address, for the hosted page
-   * that names the account a link resets; the JSON answer leaves it out.
+   * `/verify`: checks a token or code without consuming it (with `code.exchange`, a right code is traded for `token`
+   * instead). `email` is the account's address, for the hosted page that names the account a link resets; the JSON
+   * answer leaves it out.
    */
-  async verify(credential: Credential, ip: string | undefined): Promise<{ expiresAt: Date; email: string }> {
+  async verify(
+    credential: Credential,
+    ip: string | undefined,
+  ): Promise<{ expiresAt: Date; email: string; token?: string }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
     const user = await this.accountOf(record, 'verify', ip);
     if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    const exchangeTtlMs = this.config.code?.exchangeTtlMs;
+    if (attempt && exchangeTtlMs !== undefined) return this.exchange(record, user, exchangeTtlMs, ip);
     return { expiresAt: record.expiresAt, email: user.email };
+  }
+
+  /**
+   * `code.exchange`: trades the token behind a right code for a new one without a code. The new token is saved
+   * undelivered first (it supersedes nothing, so a save that fails, and perhaps lands later, leaves the code and
+   * link as they were); the claim of the old one then decides the trade, so of parallel trades and resets by the
+   * link exactly one wins, and at no moment do both tokens, or neither, work for a client that holds one.
+   */
+  private async exchange(
+    record: TokenRecord,
+    user: User,
+    ttlMs: number,
+    ip: string | undefined,
+  ): Promise<{ expiresAt: Date; email: string; token: string }> {
+    const { store } = this.config;
+    const token = generateToken();
+    const now = this.config.now();
+    const traded: TokenRecord = {
+      tokenHash: hashToken(token),
+      userId: record.userId,
+      email: record.email,
+      expiresAt: new Date(Math.min(now.getTime() + ttlMs, record.expiresAt.getTime())),
+      createdAt: now,
+    };
+    await dependency('store', () => store.save(traded));
+    const ticket = this.settler.open(user.id);
+    let claimed: boolean;
+    try {
+      claimed = await store.claim(record.tokenHash);
+    } catch (error) {
+      // A claim that lands late would leave the user with neither the code (and link) nor the token: put it back.
+      if (mayStillLand(error))
+        this.settle(ticket, () => this.restoreIfClaimed({ record, requester: { ip } }, ticket), ip);
+      else this.settler.close(ticket);
+      throw new ServiceUnavailableError('store', error);
+    }
+    this.settler.close(ticket);
+    if (!claimed) {
+      // Used, traded or superseded meanwhile. The new token stays undelivered, known to no one, until it expires.
+      this.events.emit({ type: 'verify.failed', endpoint: 'verify', reason: 'invalid', userId: user.id, ip });
+      throw TOKEN_INVALID;
+    }
+    // It works by its hash already; marking it makes it the user's newest link (a newer email supersedes it), and a
+    // failure here is retried in the background rather than answered: the code is spent, the token must go out.
+    await this.markDelivered(traded, ip);
+    this.events.emit({ type: 'code.exchanged', userId: user.id, ip });
+    return { expiresAt: traded.expiresAt, email: user.email, token };
   }
 
   /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */
@@ -370,7 +434,7 @@ export class ResetFlow<Context> {
    * gone was consumed by this request without a password change, so it is put back, unless a reset went through
    * meanwhile in this process. A reset on another instance is not seen here (see the README).
    */
-  private async restoreIfClaimed(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
+  private async restoreIfClaimed(settling: PutBack, ticket: SettleTicket): Promise<void> {
     const { store } = this.config;
     const { record, requester } = settling;
     const answered = await this.settler.persist(() => store.find(record.tokenHash), ticket);
@@ -404,7 +468,7 @@ export class ResetFlow<Context> {
    * Puts a consumed token back as it was: it supersedes older links again, or dies at once if a newer one was sent,
    * and gives back the code attempt this request held. A reset that goes through meanwhile revokes it again.
    */
-  private async restore(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
+  private async restore(settling: PutBack, ticket: SettleTicket): Promise<void> {
     const { store } = this.config;
     const { record, requester } = settling;
     const { tokenHash, userId } = record;
@@ -436,7 +500,7 @@ export class ResetFlow<Context> {
   }
 
   /** Gives back the code attempt a failed `/reset` by code held: a database hiccup must not cost a guess. */
-  private async releaseAttempt({ attempt, requester }: Settling<Context>): Promise<void> {
+  private async releaseAttempt({ attempt, requester }: PutBack): Promise<void> {
     if (!attempt) return;
     const released = await this.settler.persist(() => this.config.store.releaseAttempt(attempt.key, attempt.slot));
     if (!released.ok) this.reportUnsettled('releaseAttempt', released, requester.ip);

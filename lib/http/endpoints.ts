@@ -48,8 +48,16 @@ export interface EndpointDocs {
   requestName: string;
   /** Request examples; `code` is on when the code flow is. */
   examples(code: { digits: number } | undefined): Record<string, { summary?: string; value: object }>;
-  /** The success answer: its description, component name and JSON Schema. */
-  success: { description: string; name: string; schema: Record<string, unknown> };
+  /**
+   * The success answer: its description, component name and JSON Schema; `exchange`: the properties it also may
+   * have with `code.exchange` on.
+   */
+  success: {
+    description: string;
+    name: string;
+    schema: Record<string, unknown>;
+    exchange?: Record<string, Record<string, unknown>>;
+  };
 }
 
 /** One endpoint of the table. */
@@ -158,11 +166,20 @@ const verify: EndpointDefinition<VerifyBody> = {
           expiresAt: { type: 'string', format: 'date-time' },
         },
       },
+      exchange: {
+        token: {
+          type: 'string',
+          description:
+            'Only for `{ email, code }`: the new single-use reset token the code was traded for (use it at `/reset`); ' +
+            '`expiresAt` is its expiry. The code and its emailed link no longer work.',
+        },
+      },
     },
   },
   run: async ({ body, flow, requester }) => {
-    const { expiresAt } = await flow.verify(credentialOf(body), requester.ip);
-    return { status: 200, json: JSON.stringify({ success: true, valid: true, expiresAt: expiresAt.toISOString() }) };
+    const { expiresAt, token } = await flow.verify(credentialOf(body), requester.ip);
+    const answer = { success: true, valid: true, expiresAt: expiresAt.toISOString(), ...(token ? { token } : {}) };
+    return { status: 200, json: JSON.stringify(answer) };
   },
 };
 

@@ -15,10 +15,11 @@ export interface OpenApiOptions {
   /** Where the router is mounted, e.g. `'/auth/password'`: the document's server URL. @default '/' */
   basePath?: string;
   /**
-   * Describe the code flow's bodies too (`{ email, code }` beside `{ token }`), as with `code: { enabled: true }`.
+   * Describe the code flow's bodies too (`{ email, code }` beside `{ token }`), as with `code: { enabled: true }`;
+   * `exchange: true` adds the `token` a right code is traded for to `/verify`'s answer, as with `code.exchange`.
    * @default false
    */
-  code?: boolean | { digits?: number };
+  code?: boolean | { digits?: number; exchange?: boolean };
 }
 
 /** A part of the document (a JSON Schema in OpenAPI 3.1's dialect, 2020-12, or any other object), as plain JSON. */
@@ -113,6 +114,7 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
   const settings =
     options.code === undefined || options.code === false ? undefined : options.code === true ? {} : options.code;
   const code = settings ? { digits: settings.digits ?? DEFAULTS.code.digits } : undefined;
+  const exchange = settings?.exchange ?? DEFAULTS.code.exchange;
   const schemas = compileSchemas({ codeDigits: code?.digits });
   const allCodes = [...new Set(ENDPOINT_NAMES.flatMap((name) => ENDPOINTS[name].errors))];
   const paths: JsonObject = {};
@@ -122,7 +124,11 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     const { path, docs } = ENDPOINTS[name];
     paths[path] = operation(name, code);
     requestSchemas[docs.requestName] = toJsonSchema(schemas[name]);
-    successSchemas[docs.success.name] = structuredClone(docs.success.schema);
+    const success = structuredClone(docs.success.schema);
+    if (exchange && docs.success.exchange) {
+      success.properties = { ...(success.properties as JsonObject), ...structuredClone(docs.success.exchange) };
+    }
+    successSchemas[docs.success.name] = success;
   }
 
   return {
@@ -135,6 +141,10 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
         'every response has `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.' +
         (code
           ? ' The code flow is on: `/verify` and `/reset` also accept `{ email, code }` in place of `{ token }`.'
+          : '') +
+        (code && exchange
+          ? ' A right code at `/verify` is traded for a new single-use token (`token` in the answer), and the code ' +
+            'and its emailed link stop working.'
           : ''),
     },
     servers: [{ url: options.basePath ?? '/' }],

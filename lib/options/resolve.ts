@@ -31,8 +31,11 @@ export interface ResolvedOptions {
   policy: ResolvedPasswordPolicy;
   hashPassword: (password: string) => Promise<string>;
   rateLimit: ResolvedRateLimits | false;
-  /** The code flow, when on; `key` holds `secret` (or a random key per process), never shown by `util.inspect`. */
-  code?: { digits: number; maxAttempts: number; key: KeyObject };
+  /**
+   * The code flow, when on; `key` holds `secret` (or a random key per process), never shown by `util.inspect`.
+   * `exchangeTtlMs` is set only with `code.exchange`.
+   */
+  code?: { digits: number; maxAttempts: number; key: KeyObject; exchangeTtlMs?: number };
   /** `emails.appName`; absent: the emails are worded without a name. */
   appName: string | undefined;
   sendChangedNotice: boolean;
@@ -81,6 +84,9 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
         digits: options.code.digits ?? DEFAULTS.code.digits,
         maxAttempts: options.code.maxAttempts ?? DEFAULTS.code.maxAttempts,
         key: codeKey(options.secret),
+        ...((options.code.exchange ?? DEFAULTS.code.exchange)
+          ? { exchangeTtlMs: parseDuration('code.exchangeTtl', options.code.exchangeTtl ?? DEFAULTS.code.exchangeTtl) }
+          : {}),
       }
     : undefined;
   const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);

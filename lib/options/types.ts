@@ -80,6 +80,20 @@ export interface CodeOptions {
   digits?: number;
   /** Wrong guesses allowed per user before codes stop working (until `tokenTtl` passes). @default 5 */
   maxAttempts?: number;
+  /**
+   * Trade a right code for a token: `POST /verify { email, code }` also answers `"token"`, a new single-use reset
+   * token, and the code and its emailed link stop working; `POST /reset { token, password }` completes the reset.
+   * `/reset { email, code, password }` keeps working (the hosted code form uses it). Needs a store with
+   * `markDelivered` (every bundled store has it).
+   * @default false
+   */
+  exchange?: boolean;
+  /**
+   * Lifetime of the token a code is traded for, never past the code's own expiry: milliseconds or a string such
+   * as `'5m'`. Only with `exchange: true`.
+   * @default '10m'
+   */
+  exchangeTtl?: number | string;
 }
 
 /** One email template. Each part is optional; missing parts use the built-in template. */

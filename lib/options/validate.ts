@@ -10,6 +10,7 @@ import { BCRYPT_MAX_BYTES } from '../core/password-policy';
 import { SENDGRID_OPTION_KEYS } from '../mail/sendgrid-options';
 import { TOKEN_STORE_METHODS } from '../stores/token-store';
 import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
+import { parseDuration } from './duration';
 import {
   checkBoolean,
   checkFunction,
@@ -130,13 +131,26 @@ function checkSecret(o: PlainObject): void {
   }
 }
 
-function checkCode(value: unknown): void {
+function checkCode(value: unknown, store: unknown): void {
   if (value === undefined) return;
-  const code = checkObject('code', value, ['enabled', 'digits', 'maxAttempts']);
+  const code = checkObject('code', value, ['enabled', 'digits', 'maxAttempts', 'exchange', 'exchangeTtl']);
   if (typeof code.enabled !== 'boolean')
     invalidOption('code.enabled', `must be true or false, got ${describeValue(code.enabled)}`);
   checkInteger('code.digits', code.digits, 4, 10);
   checkInteger('code.maxAttempts', code.maxAttempts, 1, 20);
+  checkBoolean('code.exchange', code.exchange);
+  if (code.exchangeTtl !== undefined) parseDuration('code.exchangeTtl', code.exchangeTtl);
+  if (code.exchange === true && !code.enabled)
+    throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'code.exchange', 'has no effect without code.enabled: true');
+  if (code.exchangeTtl !== undefined && code.exchange !== true)
+    throw new OptionsError('ERR_EPR_OPTION_CONFLICT', 'code.exchangeTtl', 'has no effect without code.exchange: true');
+  // A 0.1 store supersedes on save: a traded token whose save failed and landed late would kill the user's link.
+  if (code.exchange === true && isPlainObject(store) && typeof store.markDelivered !== 'function')
+    throw new OptionsError(
+      'ERR_EPR_OPTION_CONFLICT',
+      'code.exchange',
+      'needs a store with a markDelivered() method (see TokenStore); the bundled stores have one',
+    );
 }
 
 /** C0 controls and DEL: nothing a name shown in a subject line may hold. */
@@ -265,7 +279,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
       'has no effect with "hashPassword": set one of them',
     );
   checkRateLimit(o.rateLimit);
-  checkCode(o.code);
+  checkCode(o.code, o.store);
   checkSecret(o);
   checkHooks(o.hooks);
   checkEmails(o.emails);
