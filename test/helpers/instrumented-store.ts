@@ -20,6 +20,10 @@ export class InstrumentedStore implements TokenStore {
     return this.call('save', () => this.inner.save(record));
   }
 
+  markDelivered(tokenHash: string): Promise<void> {
+    return this.call('markDelivered', () => this.inner.markDelivered?.(tokenHash) ?? Promise.resolve());
+  }
+
   find(tokenHash: string): Promise<TokenRecord | null> {
     return this.call('find', () => this.inner.find(tokenHash));
   }
