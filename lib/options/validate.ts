@@ -8,7 +8,7 @@ import { OptionsError, describeValue } from '../core/errors';
 import { EMAIL_KINDS } from '../mail/mailer';
 import { SENDGRID_OPTION_KEYS } from '../mail/sendgrid-options';
 import { TOKEN_STORE_METHODS } from '../stores/token-store';
-import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
+import { DEFAULTS, DEFAULT_FIELDS, DEFAULT_LIMITS, DEFAULT_ROUTES } from './defaults';
 import {
   checkBoolean,
   checkFunction,
@@ -21,7 +21,7 @@ import {
   isPlainObject,
   type PlainObject,
 } from './checks';
-import type { PasswordResetOptions, RateLimitName } from './types';
+import type { EndpointName, FieldName, PasswordResetOptions, RateLimitName } from './types';
 
 /** Every top-level option, as a record so that the compiler refuses an option of the type missing here. */
 const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
@@ -42,6 +42,10 @@ const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
   emails: true,
   pages: true,
   openapi: true,
+  routes: true,
+  fields: true,
+  unknownFields: true,
+  respond: true,
   logger: true,
   now: true,
 };
@@ -206,6 +210,85 @@ function isPageTarget(target: string): boolean {
   return /^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target));
 }
 
+const ENDPOINT_NAMES = Object.keys(DEFAULT_ROUTES) as EndpointName[];
+const FIELD_NAMES = Object.keys(DEFAULT_FIELDS) as FieldName[];
+
+/** A path segment of letters, digits and `-._~`; no parameters (`:id`), wildcards or other Express syntax. */
+const ROUTE_PATH = /^(\/[A-Za-z0-9\-._~]+)+$/;
+
+/** `routes`: each a plain path starting with `/`, or `false`; no two endpoints on one path. */
+export function checkRoutes(value: unknown, option = 'routes'): void {
+  if (value === undefined) return;
+  const routes = checkObject(option, value, ENDPOINT_NAMES);
+  const taken = new Map<string, string>();
+  for (const name of ENDPOINT_NAMES) {
+    const path = routes[name];
+    if (path === undefined || path === false) continue;
+    if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.includes('/.'))
+      invalidOption(
+        `${option}.${name}`,
+        `must be a path starting with "/" (letters, digits, "-", ".", "_", "~" between slashes), e.g. ` +
+          `'/reset-password', or false to leave the endpoint out; got ${typeof path === 'string' ? `"${path}"` : describeValue(path)}`,
+      );
+    // Express matches paths case-insensitively: '/Reset' and '/reset' would be one route.
+    const key = path.toLowerCase();
+    const other = taken.get(key);
+    if (other !== undefined)
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `${option}.${name}`,
+        `("${path}") is the path of ${option}.${other} too: two endpoints cannot share a path`,
+      );
+    taken.set(key, name);
+  }
+}
+
+/** `fields`: each a non-empty array of non-empty strings; no name accepted for two fields. */
+export function checkFields(value: unknown, option = 'fields'): void {
+  if (value === undefined) return;
+  const fields = checkObject(option, value, FIELD_NAMES);
+  const owner = new Map<string, FieldName>();
+  for (const field of FIELD_NAMES) {
+    const names = fields[field] ?? DEFAULT_FIELDS[field];
+    const path = `${option}.${field}`;
+    if (!Array.isArray(names) || names.length === 0)
+      invalidOption(
+        path,
+        `must be a non-empty array of the names accepted, e.g. ['${field}'], got ${describeValue(names)}`,
+      );
+    names.forEach((name: unknown, index) => {
+      if (typeof name !== 'string' || !/^[^\s"]{1,100}$/.test(name))
+        invalidOption(
+          `${path}[${index}]`,
+          `must be a field name (1 to 100 characters, no spaces or quotes), got ${describeValue(name)}`,
+        );
+      // A name's own text is fine to show: field names are not secrets.
+      const other = owner.get(name);
+      if (other !== undefined && other !== field)
+        throw new OptionsError(
+          'ERR_EPR_OPTION_CONFLICT',
+          `${path}`,
+          `names "${name}", which is a name of ${option}.${other} too: one name cannot stand for two fields`,
+        );
+      if (other === field) invalidOption(path, `lists "${name}" twice`);
+      owner.set(name, field);
+    });
+  }
+}
+
+/** The hosted pages link to each other: both of their endpoints must be served. */
+function checkPagesRoutes(o: PlainObject): void {
+  if (!o.pages || !isPlainObject(o.routes)) return;
+  for (const name of ['forgot', 'reset'] as const) {
+    if (o.routes[name] === false)
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `routes.${name}`,
+        `cannot be false with "pages" on: the hosted pages are served at the forgot and reset routes`,
+      );
+  }
+}
+
 /** Throws an `OptionsError` for the first mistake in `options`. */
 export function validateOptions(options: unknown): asserts options is PasswordResetOptions {
   const o = checkObject('options', options, TOP_LEVEL);
@@ -263,6 +346,12 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkEmails(o.emails);
   checkPages(o.pages);
   checkBoolean('openapi', o.openapi);
+  checkRoutes(o.routes);
+  checkPagesRoutes(o);
+  checkFields(o.fields);
+  if (o.unknownFields !== undefined && o.unknownFields !== 'reject' && o.unknownFields !== 'ignore')
+    invalidOption('unknownFields', `must be 'reject' or 'ignore', got ${describeValue(o.unknownFields)}`);
+  checkFunction('respond', o.respond);
   if (o.logger !== undefined && o.logger !== false) checkImplements('logger', o.logger, ['warn', 'info']);
   checkFunction('now', o.now);
 }
