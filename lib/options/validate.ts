@@ -224,12 +224,14 @@ export function checkRoutes(value: unknown, option = 'routes'): void {
   for (const name of ENDPOINT_NAMES) {
     const path = routes[name];
     if (path === undefined || path === false) continue;
-    if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.includes('/.'))
+    if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.includes('/.')) {
+      const got = typeof path === 'string' ? `"${path}"` : describeValue(path);
       invalidOption(
         `${option}.${name}`,
         `must be a path starting with "/" (letters, digits, "-", ".", "_", "~" between slashes), e.g. ` +
-          `'/reset-password', or false to leave the endpoint out; got ${typeof path === 'string' ? `"${path}"` : describeValue(path)}`,
+          `'/reset-password', or false to leave the endpoint out; got ${got}`,
       );
+    }
     // Express matches paths case-insensitively: '/Reset' and '/reset' would be one route.
     const key = path.toLowerCase();
     const other = taken.get(key);
