@@ -222,8 +222,9 @@ export function checkRoutes(value: unknown, option = 'routes'): void {
   const routes = checkObject(option, value, ENDPOINT_NAMES);
   const taken = new Map<string, string>();
   for (const name of ENDPOINT_NAMES) {
-    const path = routes[name];
-    if (path === undefined || path === false) continue;
+    // An endpoint left at its default path still holds it.
+    const path = routes[name] === undefined ? DEFAULT_ROUTES[name] : routes[name];
+    if (path === false) continue;
     if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.includes('/.')) {
       const got = typeof path === 'string' ? `"${path}"` : describeValue(path);
       invalidOption(
