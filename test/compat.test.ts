@@ -54,7 +54,7 @@ function harness(build: (deps: CompatDeps) => CompatApp): Harness {
 }
 
 describe('UCloud password/reset and password/newPassword', () => {
-  test('reset { email } → 200 Unit; newPassword { token, newPassword } → 200 Unit; CommonErrorMessage on failure', async () => {
+  test('reset { email } and newPassword { token, newPassword } → 200 Unit; else CommonErrorMessage', async () => {
     const h = harness(createUcloudApp);
     const requested = await request(h.app).post(`${UCLOUD_MOUNT}/reset`).send({ email: ADA.email });
     expect(requested.status).toBe(200);

@@ -103,6 +103,7 @@ describe('routes', () => {
     [{ routes: { login: '/login' } }, 'ERR_EPR_OPTION_INVALID routes.login'],
     [{ routes: '/forgot' }, 'ERR_EPR_OPTION_INVALID routes'],
     [{ pages: true, routes: { forgot: false } }, 'ERR_EPR_OPTION_CONFLICT routes.forgot'],
+    [{ openapi: true, routes: { verify: '/openapi.json' } }, 'ERR_EPR_OPTION_CONFLICT routes.verify'],
   ])('%j fails at construction naming the option', (options, expected) => {
     expect(optionError(options as unknown as Partial<PasswordResetOptions>)).toBe(expected);
   });
@@ -224,7 +225,7 @@ function recording(): { outcomes: RespondOutcome[]; respond: NonNullable<Passwor
 }
 
 describe('respond', () => {
-  test('maps successes: /verify and /reset per request, /forgot once at construction and never per request', async () => {
+  test('maps /verify and /reset per request, and /forgot once at construction, never per request', async () => {
     const { outcomes, respond } = recording();
     const a = await app({ respond });
     expect(outcomes).toEqual([
@@ -366,7 +367,7 @@ describe('0.1 guarantees under renamed routes, fields and respond', () => {
     rateLimit: { forgot: { windowMs: 60_000, limit: 4 } },
   });
 
-  test('guarantee 1: /forgot answers a known and an unknown address with the same status, body and headers', async () => {
+  test('guarantee 1: /forgot answers known and unknown addresses with one status, body and headers', async () => {
     const a = await app(options(recording().respond));
     const known = await a.post('/reset', { userEmail: ADA.email });
     const unknown = await a.post('/reset', { userEmail: 'nobody@example.com' });
@@ -387,7 +388,7 @@ describe('0.1 guarantees under renamed routes, fields and respond', () => {
     expect(a.users.updates).toHaveLength(1);
   });
 
-  test('guarantee 10 (limits): the per-IP limit counts on the renamed path and answers 429 through respond', async () => {
+  test('guarantee 10 (limits): the per-IP limit counts on the renamed path, 429 through respond', async () => {
     const a = await app(options(recording().respond));
     const statuses: number[] = [];
     for (let i = 0; i < 5; i += 1) statuses.push((await a.post('/reset', { userEmail: ADA.email })).status);

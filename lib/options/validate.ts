@@ -279,6 +279,20 @@ export function checkFields(value: unknown, option = 'fields'): void {
   }
 }
 
+/** `GET /openapi.json` is served beside the endpoints: none of them may take its path. */
+function checkOpenApiRoute(o: PlainObject): void {
+  if (o.openapi !== true || !isPlainObject(o.routes)) return;
+  for (const name of ENDPOINT_NAMES) {
+    const path = o.routes[name];
+    if (typeof path === 'string' && path.toLowerCase() === '/openapi.json')
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `routes.${name}`,
+        'cannot be "/openapi.json" with "openapi" on: the document is served there',
+      );
+  }
+}
+
 /** The hosted pages link to each other: both of their endpoints must be served. */
 function checkPagesRoutes(o: PlainObject): void {
   if (!o.pages || !isPlainObject(o.routes)) return;
@@ -351,6 +365,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkBoolean('openapi', o.openapi);
   checkRoutes(o.routes);
   checkPagesRoutes(o);
+  checkOpenApiRoute(o);
   checkFields(o.fields);
   if (o.unknownFields !== undefined && o.unknownFields !== 'reject' && o.unknownFields !== 'ignore')
     invalidOption('unknownFields', `must be 'reject' or 'ignore', got ${describeValue(o.unknownFields)}`);
