@@ -378,6 +378,18 @@ describe('0.1 guarantees under renamed routes, fields and respond', () => {
     expect(strip(unknown)).toEqual(strip(known));
   });
 
+  test('guarantee 1: the mapped /forgot answer is written before the user lookup finishes', async () => {
+    let finish: (user: null) => void = () => undefined;
+    const lookup = new Promise<null>((resolve) => (finish = resolve));
+    const users = new MemoryUsers([ADA]);
+    jest.spyOn(users, 'findByEmail').mockReturnValue(lookup);
+    const a = await app({ ...options(recording().respond), users });
+    const answer = await a.post('/reset', { userEmail: ADA.email });
+    expect({ status: answer.status, body: answer.body }).toEqual({ status: 200, body: { sent: true } });
+    finish(null);
+    await a.waitForEvent((event) => event.type === 'reset.unknown_email');
+  });
+
   test('guarantee 2: a token sent under a renamed field works once', async () => {
     const a = await app(options(recording().respond));
     await a.post('/reset', { userEmail: ADA.email });
