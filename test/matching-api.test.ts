@@ -162,6 +162,7 @@ describe('fields', () => {
     [{ fields: { token: 'token' } }, 'ERR_EPR_OPTION_INVALID fields.token'],
     [{ fields: { token: [5] } }, 'ERR_EPR_OPTION_INVALID fields.token[0]'],
     [{ fields: { token: [''] } }, 'ERR_EPR_OPTION_INVALID fields.token[0]'],
+    [{ fields: { token: ['__proto__'] } }, 'ERR_EPR_OPTION_INVALID fields.token[0]'],
     [{ fields: { otp: [] } }, 'ERR_EPR_OPTION_INVALID fields.otp'],
     [{ fields: { username: ['user'] } }, 'ERR_EPR_OPTION_INVALID fields.username'],
     [{ fields: { otp: ['totp'] } }, 'no error'],

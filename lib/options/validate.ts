@@ -260,7 +260,8 @@ export function checkFields(value: unknown, option = 'fields'): void {
         `must be a non-empty array of the names accepted, e.g. ['${field}'], got ${describeValue(names)}`,
       );
     names.forEach((name: unknown, index) => {
-      if (typeof name !== 'string' || !/^[^\s"]{1,100}$/.test(name))
+      // `__proto__` is never read from a JSON body (as Joi does), so it could never be sent.
+      if (typeof name !== 'string' || !/^[^\s"]{1,100}$/.test(name) || name === '__proto__')
         invalidOption(
           `${path}[${index}]`,
           `must be a field name (1 to 100 characters, no spaces or quotes), got ${describeValue(name)}`,
