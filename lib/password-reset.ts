@@ -7,12 +7,13 @@
 import express, { type Request, type Router } from 'express';
 import { BackgroundWork } from './core/background-work';
 import { DropLog } from './core/drop-log';
-import { EventSink, type Logger } from './core/events';
+import { EventSink, SECRET_KEYS, type Logger } from './core/events';
 import { ResetFlow } from './core/reset-flow';
-import { addApiErrorHandler, addJsonApi, addMethodGuards, apiErrorMapper } from './http/json-api';
-import { ENDPOINTS, ENDPOINT_NAMES } from './http/endpoints';
+import { FORGOT_ANSWER } from './http/endpoints';
+import { addApiErrorHandler, addEndpointTags, addJsonApi, addMethodGuards, apiErrorMapper } from './http/json-api';
 import { openApiDocument } from './http/openapi';
 import { buildLimiters } from './http/rate-limits';
+import { Answers } from './http/respond';
 import { securityHeaders, sendJson } from './http/responses';
 import { EmailRenderer } from './mail/email-templates';
 import type { Mailer } from './mail/mailer';
@@ -74,9 +75,16 @@ function defaultRateLimitStore(config: ResolvedOptions): RateLimitOptions['store
  * `GET /openapi.json`, its server URL the mount path the request came through. Serialised once, in two halves
  * around `servers`: nothing is kept per request (a mount path matches many spellings, and may hold a parameter).
  */
-function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
+function openApiRoute(router: Router, config: ResolvedOptions): void {
+  const { code } = config;
   const described = code && { digits: code.digits, exchange: code.exchangeTtlMs !== undefined };
-  const { openapi, info, paths, components } = openApiDocument({ basePath: '/', code: described ?? false });
+  const { openapi, info, paths, components } = openApiDocument({
+    basePath: '/',
+    code: described ?? false,
+    routes: config.routes,
+    fields: config.wire.fields,
+    unknownFields: config.wire.unknownFields,
+  });
   const head = JSON.stringify({ openapi, info }).slice(0, -1);
   const tail = JSON.stringify({ paths, components }).slice(1);
   const json = (baseUrl: string): string => `${head},"servers":${JSON.stringify([{ url: baseUrl || '/' }])},${tail}`;
@@ -85,9 +93,12 @@ function openApiRoute(router: Router, code: ResolvedOptions['code']): void {
 
 /** The methods the router answers on each of its paths (for `405` and `OPTIONS`). */
 function allowedMethods(config: ResolvedOptions): Map<string, string[]> {
-  const allowed = new Map<string, string[]>(ENDPOINT_NAMES.map((name) => [ENDPOINTS[name].path, ['POST']]));
+  const allowed = new Map<string, string[]>();
+  for (const path of Object.values(config.routes)) if (path !== false) allowed.set(path, ['POST']);
   if (config.pages) {
-    for (const path of [ENDPOINTS.forgot.path, ENDPOINTS.reset.path]) allowed.set(path, ['GET', 'HEAD', 'POST']);
+    // Both are routes when pages are on (checked at construction).
+    for (const path of [config.routes.forgot, config.routes.reset])
+      if (path !== false) allowed.set(path, ['GET', 'HEAD', 'POST']);
   }
   if (config.openapi) allowed.set('/openapi.json', ['GET', 'HEAD']);
   return allowed;
@@ -102,6 +113,10 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   const store = given.store ?? defaultTokenStore(given, logger);
   // In development a dropped request is worth a line: a developer trying the flow otherwise waits for an email.
   const events = new EventSink(given.hooks?.onEvent, logger, { logRateLimited: process.env.NODE_ENV !== 'production' });
+  const { fields } = config.wire;
+  const secretKeys = [...new Set([...SECRET_KEYS, ...fields.token, ...fields.code, ...fields.password, ...fields.otp])];
+  // Calls `respond` for /forgot's success, which may throw.
+  const answers = new Answers(config.respond, events, FORGOT_ANSWER, secretKeys);
   const rateLimit = config.rateLimit && {
     ...config.rateLimit,
     store: config.rateLimit.store ?? defaultRateLimitStore(config),
@@ -128,15 +143,16 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     overPerEmailLimit: limiters.perEmail,
     now: config.now,
   });
-  const toApiError = apiErrorMapper(events);
+  const toApiError = apiErrorMapper(events, secretKeys);
   const router = express.Router() as PasswordResetRouter;
 
+  addEndpointTags(router, config.routes);
   // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
   if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, toApiError }));
-  if (config.openapi) openApiRoute(router, config.code);
-  addJsonApi(router, { schemas: config.schemas, flow, limiters });
+  if (config.openapi) openApiRoute(router, config);
+  addJsonApi(router, { readers: config.readers, routes: config.routes, flow, limiters, answers, secretKeys });
   addMethodGuards(router, allowedMethods(config));
-  addApiErrorHandler(router, toApiError);
+  addApiErrorHandler(router, toApiError, answers);
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
   router.settled = () => background.settled();

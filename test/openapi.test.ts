@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { ADA, createApp, GOOD_PASSWORD, manualClock, type TestApp } from './helpers/create-app';
 import { openApiDocument, type OpenApiDocument, type PasswordResetOptions } from '../lib';
-import { compileSchemas } from '../lib/http/endpoints';
+import { compileReaders, compileSchemas } from '../lib/http/endpoints';
+import { DEFAULT_FIELDS } from '../lib/options/defaults';
 
 type Json = Record<string, unknown>;
 
@@ -111,6 +112,89 @@ describe('the document', () => {
   });
 });
 
+describe('a renamed configuration (routes, fields, unknownFields)', () => {
+  const renamed = {
+    routes: { forgot: '/reset', verify: false, reset: '/newPassword' },
+    fields: { email: ['userEmail'], token: ['passwordResetToken', 'resetToken'], password: ['newPassword'] },
+  } as const;
+  const token = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
+
+  test('the document is valid OpenAPI 3.1 and lists the renamed paths only', async () => {
+    const documents = [
+      openApiDocument({ ...renamed, code: true }),
+      openApiDocument({ ...renamed, unknownFields: 'ignore' }),
+    ];
+    expect(await validateOpenApi(documents)).toEqual([{ valid: true }, { valid: true }]);
+    expect(Object.keys(documents[0]!.paths).sort()).toEqual(['/newPassword', '/reset']);
+    const examples = (((documents[0]!.paths['/newPassword'] as Json).post as Json).requestBody as Json).content as Json;
+    expect(JSON.stringify(examples)).toContain('"passwordResetToken"');
+  });
+
+  test.each([
+    ['reject', false],
+    ['ignore', false],
+    ['reject', true],
+  ] as const)(
+    'ajv and the router agree on every sample body (unknownFields %s, code flow %s)',
+    (unknownFields, code) => {
+      const document = openApiDocument({ ...renamed, unknownFields, code });
+      const compile = compiler(document);
+      const readers = compileReaders(compileSchemas({ codeDigits: code ? 6 : undefined }), {
+        fields: { ...DEFAULT_FIELDS, ...renamed.fields },
+        unknownFields,
+      });
+      const accepts = (endpoint: 'forgot' | 'reset', body: unknown): boolean => {
+        try {
+          readers[endpoint](body);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const bodies = {
+        forgot: [
+          { userEmail: 'ada@example.com' },
+          { email: 'ada@example.com' },
+          { userEmail: 5 },
+          { userEmail: 'a@b.example', x: 1 },
+        ],
+        reset: [
+          { passwordResetToken: token, newPassword: GOOD_PASSWORD },
+          { resetToken: token, newPassword: GOOD_PASSWORD },
+          { passwordResetToken: token, resetToken: token, newPassword: GOOD_PASSWORD },
+          { token, newPassword: GOOD_PASSWORD },
+          { passwordResetToken: token, password: GOOD_PASSWORD },
+          { passwordResetToken: token },
+          { passwordResetToken: token, newPassword: 5 },
+          { userEmail: 'ada@example.com', code: '123456', newPassword: GOOD_PASSWORD },
+          { userEmail: 'ada@example.com', newPassword: GOOD_PASSWORD },
+          { passwordResetToken: token, userEmail: 'ada@example.com', code: '123456', newPassword: GOOD_PASSWORD },
+          { passwordResetToken: token, newPassword: GOOD_PASSWORD, passwordEncryptType: 'none' },
+        ],
+      };
+      const names = { forgot: 'ForgotRequest', reset: 'ResetRequest' } as const;
+      let accepted = 0;
+      for (const endpoint of ['forgot', 'reset'] as const) {
+        const validate = compile(`/components/schemas/${names[endpoint]}`);
+        for (const body of bodies[endpoint]) {
+          const verdict = accepts(endpoint, body);
+          if (verdict) accepted += 1;
+          expect({ endpoint, body, valid: validate(body) }).toEqual({ endpoint, body, valid: verdict });
+        }
+      }
+      expect(accepted).toBeGreaterThanOrEqual(3);
+    },
+  );
+
+  test('GET /openapi.json of a renamed router documents its paths and names', async () => {
+    const a = await app({ openapi: true, ...renamed });
+    const served = (await request(a.app).get('/auth/password/openapi.json')).body as OpenApiDocument;
+    expect(Object.keys(served.paths).sort()).toEqual(['/newPassword', '/reset']);
+    const forgot = (served.components.schemas as Json).ForgotRequest as Json;
+    expect(Object.keys(forgot.properties as Json)).toEqual(['userEmail']);
+  });
+});
+
 describe('request schemas are the Joi schemas', () => {
   const token = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
   const email = 'ada@example.com';
@@ -160,13 +244,24 @@ describe('request schemas are the Joi schemas', () => {
   test.each([false, true])('ajv and Joi agree on every sample body (code flow %s)', (code) => {
     const document = openApiDocument({ code });
     const compile = compiler(document);
-    const joi = compileSchemas({ codeDigits: code ? 6 : undefined });
+    const readers = compileReaders(compileSchemas({ codeDigits: code ? 6 : undefined }), {
+      fields: DEFAULT_FIELDS,
+      unknownFields: 'reject',
+    });
+    const accepts = (endpoint: 'forgot' | 'verify' | 'reset', body: unknown): boolean => {
+      try {
+        readers[endpoint](body);
+        return true;
+      } catch {
+        return false;
+      }
+    };
     const names = { forgot: 'ForgotRequest', verify: 'VerifyRequest', reset: 'ResetRequest' } as const;
     let accepted = 0;
     for (const endpoint of ['forgot', 'verify', 'reset'] as const) {
       const validate = compile(`/components/schemas/${names[endpoint]}`);
       for (const body of bodies[endpoint]) {
-        const joiVerdict = joi[endpoint].validate(body).error === undefined;
+        const joiVerdict = accepts(endpoint, body);
         if (joiVerdict) accepted += 1;
         expect({ endpoint, body, valid: validate(body) }).toEqual({ endpoint, body, valid: joiVerdict });
       }

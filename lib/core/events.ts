@@ -97,13 +97,17 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
   };
 }
 
-/** The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages. */
-export function secretsOfBody(body: unknown): string[] {
+/** The keys of the secrets in a request body under the default field names (the hosted pages' forms use them). */
+export const SECRET_KEYS: readonly string[] = ['token', 'code', 'password', 'newPassword'];
+
+/**
+ * The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages.
+ * `keys`: where they are, with the names of `fields` when the app renamed them.
+ */
+export function secretsOfBody(body: unknown, keys: readonly string[] = SECRET_KEYS): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const fields = body as Record<string, unknown>;
-  const values = ['token', 'code', 'password', 'newPassword']
-    .map((key) => fields[key])
-    .filter((value): value is string => typeof value === 'string');
+  const values = keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
   return [...values, ...values.map((value) => value.normalize('NFKC'))];
 }
 

@@ -10,14 +10,17 @@ import type { Requester, ResetFlow } from '../core/reset-flow';
 import type { LimitOptions } from '../options/types';
 import { clientKey } from './client-key';
 import {
+  bodyReader,
   credentialOf,
   forgotSchema,
   resetSchema,
   verifySchema,
+  type BodyReader,
   type ForgotBody,
   type ResetBody,
   type SchemaSettings,
   type VerifyBody,
+  type WireFormat,
 } from './request-schemas';
 
 /** The one answer `/forgot` gives to every well-formed address. */
@@ -26,10 +29,10 @@ export const FORGOT_RESPONSE = Object.freeze({
   message: 'If an account exists for that address, an email with a link to reset the password is on its way.',
 });
 
-/** A success answer: the status and the JSON body, serialised. */
+/** A success answer: the status and the JSON body. */
 export interface EndpointAnswer {
   status: number;
-  json: string;
+  body: object;
 }
 
 /** What an endpoint's `run` works with. `Context` is what hooks receive (the Express request). */
@@ -62,8 +65,8 @@ export interface EndpointDocs {
 
 /** One endpoint of the table. */
 export interface EndpointDefinition<Body> {
-  /** Path under the router's mount path. */
-  path: `/${string}`;
+  /** Path under the router's mount path unless `routes` says otherwise (the router reads `ResolvedOptions.routes`). */
+  defaultPath: `/${string}`;
   /** Status of the success answer. */
   successStatus: 200 | 202;
   /** Every error code the endpoint can answer with. */
@@ -82,8 +85,8 @@ export interface EndpointDefinition<Body> {
   afterAnswer?<Context>(call: EndpointCall<Body, Context>): void;
 }
 
-const FORGOT_ANSWER: EndpointAnswer = { status: 202, json: JSON.stringify(FORGOT_RESPONSE) };
-const RESET_ANSWER: EndpointAnswer = { status: 200, json: JSON.stringify({ success: true }) };
+export const FORGOT_ANSWER: EndpointAnswer = { status: 202, body: FORGOT_RESPONSE };
+const RESET_ANSWER: EndpointAnswer = { status: 200, body: Object.freeze({ success: true }) };
 const FIFTEEN_MINUTES = 15 * 60_000;
 
 // The errors every endpoint shares, in the order the OpenAPI document lists them.
@@ -111,7 +114,7 @@ function credentialExamples(
 }
 
 const forgot: EndpointDefinition<ForgotBody> = {
-  path: '/forgot',
+  defaultPath: '/forgot',
   successStatus: 202,
   // No 503 here: /forgot answers before it touches any store.
   errors: [...REQUEST_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'INTERNAL_ERROR'],
@@ -142,7 +145,7 @@ const forgot: EndpointDefinition<ForgotBody> = {
 };
 
 const verify: EndpointDefinition<VerifyBody> = {
-  path: '/verify',
+  defaultPath: '/verify',
   successStatus: 200,
   errors: [...REQUEST_ERRORS, ...TOKEN_ERRORS, ...BODY_ERRORS, 'RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'INTERNAL_ERROR'],
   defaultLimit: { windowMs: FIFTEEN_MINUTES, limit: 100 },
@@ -178,13 +181,15 @@ const verify: EndpointDefinition<VerifyBody> = {
   },
   run: async ({ body, flow, requester }) => {
     const { expiresAt, token } = await flow.verify(credentialOf(body), requester.ip);
-    const answer = { success: true, valid: true, expiresAt: expiresAt.toISOString(), ...(token ? { token } : {}) };
-    return { status: 200, json: JSON.stringify(answer) };
+    return {
+      status: 200,
+      body: { success: true, valid: true, expiresAt: expiresAt.toISOString(), ...(token ? { token } : {}) },
+    };
   },
 };
 
 const reset: EndpointDefinition<ResetBody> = {
-  path: '/reset',
+  defaultPath: '/reset',
   successStatus: 200,
   errors: [
     ...REQUEST_ERRORS,
@@ -202,7 +207,7 @@ const reset: EndpointDefinition<ResetBody> = {
     summary: 'Set a new password',
     description:
       'Checks the password policy first (a rejected password leaves the link usable), then consumes the token and ' +
-      'stores the new password. `newPassword` is accepted as an alias of `password`.',
+      'stores the new password.',
     requestName: 'ResetRequest',
     examples: (code) => credentialExamples(code, { password: 'correct horse battery staple' }),
     success: {
@@ -217,7 +222,7 @@ const reset: EndpointDefinition<ResetBody> = {
     },
   },
   run: async ({ body, flow, requester }) => {
-    await flow.reset(credentialOf(body), body.password ?? body.newPassword ?? '', requester);
+    await flow.reset(credentialOf(body), body.password, requester);
     return RESET_ANSWER;
   },
 };
@@ -239,4 +244,17 @@ export type RequestSchemas = {
 
 export function compileSchemas(settings: SchemaSettings): RequestSchemas {
   return { forgot: forgot.schema(settings), verify: verify.schema(settings), reset: reset.schema(settings) };
+}
+
+/** Every endpoint's body reader: the JSON API's field names (`fields`, `unknownFields`) over the schemas. */
+export type RequestReaders = {
+  [Name in EndpointName]: (typeof ENDPOINTS)[Name] extends EndpointDefinition<infer Body> ? BodyReader<Body> : never;
+};
+
+export function compileReaders(schemas: RequestSchemas, wire: WireFormat): RequestReaders {
+  return {
+    forgot: bodyReader(schemas.forgot, wire),
+    verify: bodyReader(schemas.verify, wire),
+    reset: bodyReader(schemas.reset, wire),
+  };
 }

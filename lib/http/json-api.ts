@@ -8,10 +8,11 @@ import { PasswordResetError, ServiceUnavailableError } from '../core/errors';
 import { secretsOfBody, toEventError, type EventSink } from '../core/events';
 import type { Requester, ResetFlow } from '../core/reset-flow';
 import { jsonBody, toBodyError } from './body-parsing';
-import { ENDPOINTS, ENDPOINT_NAMES, type EndpointDefinition, type RequestSchemas } from './endpoints';
+import type { EndpointName, RoutePath } from '../options/types';
+import { ENDPOINTS, ENDPOINT_NAMES, type EndpointDefinition, type RequestReaders } from './endpoints';
 import type { Limiters } from './rate-limits';
-import { validateBody } from './request-schemas';
-import { catchAsync, enabledHandlers, securityHeaders, sendError, sendJson } from './responses';
+import type { Answers } from './respond';
+import { catchAsync, enabledHandlers, securityHeaders } from './responses';
 
 const METHOD_NOT_ALLOWED = new PasswordResetError('METHOD_NOT_ALLOWED');
 
@@ -19,18 +20,18 @@ const METHOD_NOT_ALLOWED = new PasswordResetError('METHOD_NOT_ALLOWED');
 export type ApiErrorMapper = (error: unknown, req: Request) => PasswordResetError;
 
 /** What the client must not see (a dependency's failure, a bug) goes to `onEvent`; the client gets a code. */
-export function apiErrorMapper(events: EventSink): ApiErrorMapper {
+export function apiErrorMapper(events: EventSink, secretKeys?: readonly string[]): ApiErrorMapper {
   return (error, req) => {
     const mapped = toBodyError(error);
     // Only what reaches an event needs scrubbing: a client's own mistake (a PasswordResetError) costs nothing here.
     if (mapped instanceof ServiceUnavailableError) {
-      const error = toEventError(mapped.cause, secretsOfBody(req.body));
+      const error = toEventError(mapped.cause, secretsOfBody(req.body, secretKeys));
       events.emit({ type: 'error', stage: mapped.dependency, error, ip: req.ip });
     } else if (!(mapped instanceof PasswordResetError)) {
       events.emit({
         type: 'error',
         stage: 'request',
-        error: toEventError(mapped, secretsOfBody(req.body)),
+        error: toEventError(mapped, secretsOfBody(req.body, secretKeys)),
         ip: req.ip,
       });
     }
@@ -39,30 +40,58 @@ export function apiErrorMapper(events: EventSink): ApiErrorMapper {
 }
 
 /** The flow's view of an Express request. */
-export function requesterOf(req: Request): Requester<Request> {
-  return { ip: req.ip, context: req, secrets: () => secretsOfBody(req.body) };
+export function requesterOf(req: Request, secretKeys?: readonly string[]): Requester<Request> {
+  return { ip: req.ip, context: req, secrets: () => secretsOfBody(req.body, secretKeys) };
+}
+
+/** Which endpoint a request came in on, for `respond` (absent: a path of the router that is no endpoint). */
+const endpointOfRequest = new WeakMap<Request, EndpointName>();
+
+export function endpointOf(req: Request): EndpointName | undefined {
+  return endpointOfRequest.get(req);
+}
+
+/**
+ * Marks each request on an endpoint's path with the endpoint's name, before anything (pages, limiters, body
+ * parsing, 405 guards) can fail it, so every error answer there goes through `respond` as that endpoint's.
+ */
+export function addEndpointTags(router: Router, routes: Readonly<Record<EndpointName, RoutePath | false>>): void {
+  for (const name of ENDPOINT_NAMES) {
+    const path = routes[name];
+    if (path === false) continue;
+    router.all(path, (req, _res, next) => {
+      endpointOfRequest.set(req, name);
+      next();
+    });
+  }
 }
 
 export interface JsonApiDependencies {
-  schemas: RequestSchemas;
+  readers: RequestReaders;
+  routes: Readonly<Record<EndpointName, RoutePath | false>>;
   flow: ResetFlow<Request>;
   limiters: Limiters;
+  answers: Answers;
+  secretKeys: readonly string[];
 }
 
 /** Adds the API's routes to `router` (on it, not in a sub-router: one layer less per request). */
-export function addJsonApi(router: Router, { schemas, flow, limiters }: JsonApiDependencies): void {
+export function addJsonApi(router: Router, deps: JsonApiDependencies): void {
+  const { readers, routes, flow, limiters, answers, secretKeys } = deps;
   const parseJson = jsonBody();
   for (const name of ENDPOINT_NAMES) {
-    // Each entry is typed with its own body; read through the common shape, the schema and `run` still agree.
+    const path = routes[name];
+    if (path === false) continue;
+    // Each entry is typed with its own body; read through the common shape, the reader and `run` still agree.
     const endpoint = ENDPOINTS[name] as EndpointDefinition<unknown>;
-    const schema = schemas[name];
+    const read = readers[name] as (body: unknown) => unknown;
     const handler = catchAsync(async (req, res) => {
-      const call = { body: validateBody<unknown>(schema, req.body), flow, requester: requesterOf(req) };
+      const call = { body: read(req.body), flow, requester: requesterOf(req, secretKeys) };
       const answer = await endpoint.run(call);
-      sendJson(res, answer.status, answer.json);
+      answers.success(req, res, name, answer);
       endpoint.afterAnswer?.(call);
     });
-    router.post(endpoint.path, enabledHandlers(securityHeaders, limiters.perIp[name], parseJson, handler));
+    router.post(path, enabledHandlers(securityHeaders, limiters.perIp[name], parseJson, handler));
   }
 }
 
@@ -84,10 +113,10 @@ export function addMethodGuards(router: Router, allowed: ReadonlyMap<string, rea
 }
 
 /** Every error raised in the router is answered here, in the API's shape: never Express's HTML page. */
-export function addApiErrorHandler(router: Router, toApiError: ApiErrorMapper): void {
+export function addApiErrorHandler(router: Router, toApiError: ApiErrorMapper, answers: Answers): void {
   router.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const mapped = toApiError(error, req);
     securityHeaders(req, res, () => undefined);
-    sendError(res, mapped);
+    answers.error(req, res, endpointOf(req), mapped);
   });
 }

@@ -8,7 +8,12 @@ import type Joi from 'joi';
 import parseJoi from 'joi-to-json';
 import { PasswordResetError, type ErrorCode } from '../core/errors';
 import { DEFAULTS } from '../options/defaults';
+import { resolveFields, resolveRoutes } from '../options/resolve';
+import type { FieldsOptions, RoutesOptions } from '../options/types';
+import { invalidOption } from '../options/checks';
+import { checkFields, checkRoutes } from '../options/validate';
 import { ENDPOINTS, ENDPOINT_NAMES, compileSchemas, type EndpointName } from './endpoints';
+import type { WireFormat } from './request-schemas';
 
 /** Options of {@link openApiDocument}. */
 export interface OpenApiOptions {
@@ -20,6 +25,12 @@ export interface OpenApiOptions {
    * @default false
    */
   code?: boolean | { digits?: number; exchange?: boolean };
+  /** **(0.2)** The router's `routes`: the paths documented. @default the default routes */
+  routes?: RoutesOptions;
+  /** **(0.2)** The router's `fields`: the request bodies' field names. @default the default names */
+  fields?: FieldsOptions;
+  /** **(0.2)** The router's `unknownFields`: `'ignore'` documents bodies as open to other keys. @default 'reject' */
+  unknownFields?: 'reject' | 'ignore';
 }
 
 /** A part of the document (a JSON Schema in OpenAPI 3.1's dialect, 2020-12, or any other object), as plain JSON. */
@@ -81,7 +92,71 @@ function okResponse(description: string, schema: string): JsonObject {
   };
 }
 
-function operation(name: EndpointName, code: { digits: number } | undefined): JsonObject {
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A request schema converted from Joi (under this package's own field names) rewritten to the names of `fields`:
+ * a field with several names is any one of them, and never two at once. The router validates the same way (a body
+ * reader maps the names, then the Joi schema checks the body), so the two agree.
+ */
+function wireSchema(schema: JsonObject, wire: WireFormat): JsonObject {
+  const namesOf = (key: string): readonly string[] => wire.fields[key as keyof WireFormat['fields']] ?? [key];
+  const anyOf = (key: string): JsonObject => {
+    const names = namesOf(key);
+    return names.length === 1 ? { required: [...names] } : { anyOf: names.map((name) => ({ required: [name] })) };
+  };
+  const rewrite = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (!isObject(node)) return node;
+    const out: JsonObject = {};
+    const allOf: unknown[] = [];
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'properties' && isObject(value)) {
+        out.properties = Object.fromEntries(
+          Object.entries(value).flatMap(([field, sub]) => namesOf(field).map((name) => [name, rewrite(sub)])),
+        );
+      } else if (key === 'required' && Array.isArray(value)) {
+        const fields = value as string[];
+        const single = fields.filter((field) => namesOf(field).length === 1).map((field) => namesOf(field)[0]);
+        if (single.length > 0) out.required = single;
+        allOf.push(...fields.filter((field) => namesOf(field).length > 1).map(anyOf));
+      } else if (key === 'propertyNames' && isObject(value) && Array.isArray(value.enum)) {
+        out.propertyNames = { ...value, enum: (value.enum as string[]).flatMap(namesOf) };
+      } else if (key === 'dependentRequired' && isObject(value)) {
+        for (const [field, peers] of Object.entries(value))
+          allOf.push({ if: anyOf(field), then: { allOf: (peers as string[]).map(anyOf) } });
+      } else if (key === 'allOf' && Array.isArray(value)) {
+        allOf.unshift(...value.map(rewrite));
+      } else if (key === 'additionalProperties' && wire.unknownFields === 'ignore') {
+        // Unknown keys are dropped unread.
+      } else {
+        out[key] = rewrite(value);
+      }
+    }
+    if (allOf.length > 0) out.allOf = allOf;
+    return out;
+  };
+  const rewritten = rewrite(schema) as JsonObject;
+  // One name per field: two names of one field in one body is a 400.
+  const properties = Object.keys(isObject(schema.properties) ? schema.properties : {});
+  const twice = properties
+    .map(namesOf)
+    .filter((names) => names.length > 1)
+    .flatMap((names) => names.flatMap((a, i) => names.slice(i + 1).map((b) => ({ required: [a, b] }))));
+  if (twice.length > 0)
+    rewritten.allOf = [...((rewritten.allOf as unknown[] | undefined) ?? []), { not: { anyOf: twice } }];
+  return rewritten;
+}
+
+/** An example body under the names of `fields` (the first name of each). */
+function wireExample(value: object, wire: WireFormat): object {
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [wire.fields[key as keyof WireFormat['fields']]?.[0] ?? key, field]),
+  );
+}
+
+function operation(name: EndpointName, code: { digits: number } | undefined, wire: WireFormat): JsonObject {
   const { errors, successStatus, docs } = ENDPOINTS[name];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const errorCode of errors) {
@@ -98,7 +173,17 @@ function operation(name: EndpointName, code: { digits: number } | undefined): Js
       description: docs.description,
       requestBody: {
         required: true,
-        content: { 'application/json': { schema: ref(docs.requestName), examples: docs.examples(code) } },
+        content: {
+          'application/json': {
+            schema: ref(docs.requestName),
+            examples: Object.fromEntries(
+              Object.entries(docs.examples(code)).map(([key, example]) => [
+                key,
+                { ...example, value: wireExample(example.value, wire) },
+              ]),
+            ),
+          },
+        },
       },
       responses,
     },
@@ -115,15 +200,26 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     options.code === undefined || options.code === false ? undefined : options.code === true ? {} : options.code;
   const code = settings ? { digits: settings.digits ?? DEFAULTS.code.digits } : undefined;
   const exchange = settings?.exchange ?? DEFAULTS.code.exchange;
+  checkRoutes(options.routes);
+  checkFields(options.fields);
+  if (options.unknownFields !== undefined && options.unknownFields !== 'reject' && options.unknownFields !== 'ignore')
+    invalidOption('unknownFields', "must be 'reject' or 'ignore'");
+  const routes = resolveRoutes(options.routes);
+  const wire: WireFormat = {
+    fields: resolveFields(options.fields),
+    unknownFields: options.unknownFields ?? DEFAULTS.unknownFields,
+  };
   const schemas = compileSchemas({ codeDigits: code?.digits });
-  const allCodes = [...new Set(ENDPOINT_NAMES.flatMap((name) => ENDPOINTS[name].errors))];
+  const served = ENDPOINT_NAMES.filter((name) => routes[name] !== false);
+  const allCodes = [...new Set(served.flatMap((name) => ENDPOINTS[name].errors))];
   const paths: JsonObject = {};
   const requestSchemas: JsonObject = {};
   const successSchemas: JsonObject = {};
-  for (const name of ENDPOINT_NAMES) {
-    const { path, docs } = ENDPOINTS[name];
-    paths[path] = operation(name, code);
-    requestSchemas[docs.requestName] = toJsonSchema(schemas[name]);
+  for (const name of served) {
+    const path = routes[name] as string;
+    const { docs } = ENDPOINTS[name];
+    paths[path] = operation(name, code, wire);
+    requestSchemas[docs.requestName] = wireSchema(toJsonSchema(schemas[name]), wire);
     const success = structuredClone(docs.success.schema);
     if (exchange && docs.success.exchange) {
       success.properties = { ...(success.properties as JsonObject), ...structuredClone(docs.success.exchange) };

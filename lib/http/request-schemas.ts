@@ -11,8 +11,8 @@ export interface ForgotBody {
   email: string;
 }
 export type VerifyBody = { token: string } | { email: string; code: string };
-/** As validated: exactly one of `password` and its alias `newPassword`. */
-export type ResetBody = VerifyBody & { password?: string; newPassword?: string };
+/** As validated; whichever accepted name (`fields.password`) the client used, it is read as `password`. */
+export type ResetBody = VerifyBody & { password: string };
 
 // Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each would
 // be one more spelling of a victim's address.
@@ -61,12 +61,7 @@ export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyB
   strict(credentialSchema(settings) as Joi.ObjectSchema<VerifyBody>);
 
 export const resetSchema = (settings: SchemaSettings): Joi.ObjectSchema<ResetBody> =>
-  strict(
-    (credentialSchema(settings, { password, newPassword: password }) as Joi.ObjectSchema<ResetBody>).xor(
-      'password',
-      'newPassword',
-    ),
-  );
+  strict(credentialSchema(settings, { password: password.required() }) as Joi.ObjectSchema<ResetBody>);
 
 /** The credential of a validated `/verify` or `/reset` body. */
 export function credentialOf(body: VerifyBody): { token: string } | { email: string; code: string } {
@@ -79,22 +74,86 @@ function quoted(names: string[]): string {
   return names.map((name) => `"${name}"`).join(' or ');
 }
 
+/** The name a field is shown by in an error: the schema's own, unless a body reader says what the client sent. */
+type NameOf = (key: string) => string;
+
 /** Joi reports missing or conflicting peers on the object; name the field a client should fix instead. */
-function describe(item: Joi.ValidationErrorItem): ErrorDetail {
-  const peers = (item.context?.peers ?? []) as string[];
+function describe(item: Joi.ValidationErrorItem, nameOf: NameOf): ErrorDetail {
+  const peers = ((item.context?.peers ?? []) as string[]).map(nameOf);
   switch (item.type) {
     case 'object.missing':
       return { field: peers[0] ?? 'body', message: `${quoted(peers)} is required` };
     case 'object.xor':
       return { field: peers[peers.length - 1] ?? 'body', message: `give only one of ${quoted(peers)}` };
-    default:
-      return { field: item.path.map(String).join('.') || String(item.context?.peer ?? 'body'), message: item.message };
+    default: {
+      const key = item.path.map(String).join('.') || String(item.context?.peer ?? 'body');
+      const field = nameOf(key);
+      return { field, message: field === key ? item.message : item.message.replace(`"${key}"`, `"${field}"`) };
+    }
   }
 }
 
 /** Validates a body; throws `VALIDATION_FAILED` with one detail per field. */
-export function validateBody<T>(schema: Joi.ObjectSchema, body: unknown): T {
+export function validateBody<T>(schema: Joi.ObjectSchema, body: unknown, nameOf: NameOf = (key) => key): T {
   const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {}, { abortEarly: false });
   if (!result.error) return result.value as T;
-  throw new PasswordResetError('VALIDATION_FAILED', result.error.details.map(describe));
+  throw new PasswordResetError(
+    'VALIDATION_FAILED',
+    result.error.details.map((item) => describe(item, nameOf)),
+  );
+}
+
+/** The request fields under this package's own names (the schemas' keys). */
+export type FieldKey = 'email' | 'token' | 'code' | 'password' | 'otp';
+
+/** The JSON API's wire format: the names accepted per field (`fields`) and what happens to other keys. */
+export interface WireFormat {
+  fields: Readonly<Record<FieldKey, readonly string[]>>;
+  unknownFields: 'reject' | 'ignore';
+}
+
+/** Reads a request body of the JSON API into the schema's own names, then validates it. */
+export type BodyReader<T> = (body: unknown) => T;
+
+/**
+ * A reader for one endpoint: each key the client sent is looked up among the accepted names of the endpoint's
+ * fields, and the body is validated under the schema's own names, so every rule lives once, in the schema. Errors
+ * name the field as the client sent it.
+ */
+export function bodyReader<T>(schema: Joi.ObjectSchema<T>, wire: WireFormat): BodyReader<T> {
+  const keys = Object.keys((schema.describe() as { keys?: Record<string, unknown> }).keys ?? {}) as FieldKey[];
+  const fieldOfName = new Map<string, FieldKey>();
+  for (const key of keys) for (const name of wire.fields[key]) fieldOfName.set(name, key);
+  return (body) => {
+    // An array, a string or null: the schema answers it as it always has ("must be of type object").
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return validateBody<T>(schema, body);
+    const read: Record<string, unknown> = {};
+    const sent = new Map<string, string>();
+    const details: ErrorDetail[] = [];
+    for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
+      // As Joi does: a JSON "__proto__" key is never read (nor reported).
+      if (name === '__proto__') continue;
+      const key = fieldOfName.get(name);
+      if (key === undefined) {
+        if (wire.unknownFields === 'reject') details.push({ field: name, message: `"${name}" is not allowed` });
+        continue;
+      }
+      const earlier = sent.get(key);
+      if (earlier !== undefined) {
+        details.push({ field: name, message: `give only one of ${quoted([earlier, name])}` });
+        continue;
+      }
+      sent.set(key, name);
+      read[key] = value;
+    }
+    const nameOf: NameOf = (key) => sent.get(key) ?? wire.fields[key as FieldKey]?.[0] ?? key;
+    try {
+      const value = validateBody<T>(schema, read, nameOf);
+      if (details.length === 0) return value;
+    } catch (error) {
+      if (!(error instanceof PasswordResetError)) throw error;
+      details.push(...(error.details ?? []));
+    }
+    throw new PasswordResetError('VALIDATION_FAILED', details);
+  };
 }

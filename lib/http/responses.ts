@@ -3,7 +3,6 @@
  * written directly, and the two helpers every route is built with.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { PasswordResetError } from '../core/errors';
 
 /** Sent on every response of the router: nothing here may be cached or leak through a Referer. */
 export function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
@@ -26,12 +25,6 @@ export function sendBody(res: Response, status: number, contentType: string, bod
 
 export function sendJson(res: Response, status: number, json: string): void {
   sendBody(res, status, 'application/json; charset=utf-8', json);
-}
-
-/** Writes an error in the documented error shape, unless a response already started. */
-export function sendError(res: Response, error: PasswordResetError): void {
-  if (res.headersSent) return;
-  sendJson(res, error.status, JSON.stringify(error));
 }
 
 /** Express 4 does not catch rejected promises: every async handler goes through this, which hands them to `next`. */

@@ -3,7 +3,7 @@
  * (`types.ts`) cite these values in their `@default` tags; `resolve.ts` applies them.
  */
 import { ENDPOINTS, ENDPOINT_NAMES, type EndpointName } from '../http/endpoints';
-import type { LimitOptions, RateLimitName } from './types';
+import type { FieldName, LimitOptions, RateLimitName, RoutePath } from './types';
 
 /** The per-IP limit of each endpoint (from the endpoints table) and the per-email limit of `/forgot`. */
 export const DEFAULT_LIMITS: Readonly<Record<RateLimitName, LimitOptions>> = {
@@ -19,6 +19,22 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const rateLimitNamesMatchEndpoints: Same<RateLimitName, EndpointName | 'perEmail'> = true;
 void rateLimitNamesMatchEndpoints;
 
+/** Each endpoint's path when `routes` does not move it: the endpoints table's own. */
+export const DEFAULT_ROUTES: Readonly<Record<EndpointName, RoutePath>> = {
+  forgot: ENDPOINTS.forgot.defaultPath,
+  verify: ENDPOINTS.verify.defaultPath,
+  reset: ENDPOINTS.reset.defaultPath,
+};
+
+/** The names accepted per request field when `fields` does not set them (`newPassword`: the 0.1 alias). */
+export const DEFAULT_FIELDS: Readonly<Record<FieldName, readonly string[]>> = {
+  email: ['email'],
+  token: ['token'],
+  code: ['code'],
+  password: ['password', 'newPassword'],
+  otp: ['otp'],
+};
+
 export const DEFAULTS = {
   tokenTtl: '30m',
   bcryptRounds: 12,
@@ -28,6 +44,7 @@ export const DEFAULTS = {
   emails: { sendChangedNotice: true, notifyUnknown: false },
   rateLimit: DEFAULT_LIMITS,
   openapi: false,
+  unknownFields: 'reject',
 } as const;
 
 /**

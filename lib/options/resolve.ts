@@ -11,10 +11,20 @@ import type { Logger } from '../core/events';
 import { BCRYPT_MAX_BYTES, type ResolvedPasswordPolicy } from '../core/password-policy';
 import { codeKey } from '../core/tokens';
 import type { User } from '../core/users';
-import { compileSchemas, type RequestSchemas } from '../http/endpoints';
-import { DEFAULTS } from './defaults';
+import { compileReaders, compileSchemas, type RequestReaders, type RequestSchemas } from '../http/endpoints';
+import type { WireFormat } from '../http/request-schemas';
+import { DEFAULTS, DEFAULT_FIELDS, DEFAULT_ROUTES } from './defaults';
 import { parseDuration } from './duration';
-import type { LimitOptions, PagesOptions, PasswordResetOptions, RateLimitName, RateLimitOptions } from './types';
+import type {
+  EndpointName,
+  FieldName,
+  LimitOptions,
+  PagesOptions,
+  PasswordResetOptions,
+  RateLimitName,
+  RateLimitOptions,
+  RoutePath,
+} from './types';
 import { validateOptions } from './validate';
 
 export interface ResolvedRateLimits {
@@ -40,7 +50,15 @@ export interface ResolvedOptions {
   appName: string | undefined;
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
+  /** The schemas under this package's own field names (the hosted pages' forms use them). */
   schemas: RequestSchemas;
+  /** Where each endpoint is served (`false`: left out): the one place every part of the router reads a path from. */
+  routes: Readonly<Record<EndpointName, RoutePath | false>>;
+  /** The JSON API's field names and unknown-key handling. */
+  wire: WireFormat;
+  /** The JSON API's body readers: `wire` over `schemas`. */
+  readers: RequestReaders;
+  respond?: PasswordResetOptions['respond'];
   /** `pages` with its defaults: the site title falls back to `emails.appName`. */
   pages: PagesOptions | false;
   openapi: boolean;
@@ -68,6 +86,21 @@ function resolveRateLimits(rateLimit: PasswordResetOptions['rateLimit']): Resolv
   return { limits, ...(rateLimit?.store ? { store: rateLimit.store } : {}) };
 }
 
+export function resolveRoutes(routes: PasswordResetOptions['routes']): ResolvedOptions['routes'] {
+  const resolved: Record<EndpointName, RoutePath | false> = { ...DEFAULT_ROUTES };
+  for (const name of Object.keys(DEFAULT_ROUTES) as EndpointName[]) {
+    const path = routes?.[name];
+    if (path !== undefined) resolved[name] = path;
+  }
+  return resolved;
+}
+
+export function resolveFields(fields: PasswordResetOptions['fields']): WireFormat['fields'] {
+  const resolved = { ...DEFAULT_FIELDS };
+  for (const name of Object.keys(DEFAULT_FIELDS) as FieldName[]) if (fields?.[name]) resolved[name] = fields[name];
+  return resolved;
+}
+
 function resolvePages(options: PasswordResetOptions): PagesOptions | false {
   if (!options.pages) return false;
   const pages = options.pages === true ? {} : options.pages;
@@ -91,6 +124,11 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     : undefined;
   const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);
   const password = options.password ?? {};
+  const schemas = compileSchemas({ codeDigits: code?.digits });
+  const wire: WireFormat = {
+    fields: resolveFields(options.fields),
+    unknownFields: options.unknownFields ?? DEFAULTS.unknownFields,
+  };
   const resolved: ResolvedOptions = {
     given: options,
     buildLink: linkBuilder(options.resetUrl),
@@ -110,7 +148,11 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     appName: options.emails?.appName,
     sendChangedNotice: options.emails?.sendChangedNotice ?? DEFAULTS.emails.sendChangedNotice,
     notifyUnknown: options.emails?.notifyUnknown ?? DEFAULTS.emails.notifyUnknown,
-    schemas: compileSchemas({ codeDigits: code?.digits }),
+    schemas,
+    routes: resolveRoutes(options.routes),
+    wire,
+    readers: compileReaders(schemas, wire),
+    ...(options.respond ? { respond: options.respond } : {}),
     pages: resolvePages(options),
     openapi: options.openapi ?? DEFAULTS.openapi,
     logger,

@@ -4,6 +4,7 @@
  */
 import type { Request } from 'express';
 import type { Store as RateLimitStore } from 'express-rate-limit';
+import type { ErrorCode, ErrorDetail } from '../core/errors';
 import type { Logger, PasswordResetEvent } from '../core/events';
 import type { User, UserAdapter } from '../core/users';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
@@ -205,6 +206,70 @@ export interface PagesOptions {
   logoUrl?: string;
 }
 
+/** **(0.2)** The JSON API's endpoints, by name. */
+export type EndpointName = 'forgot' | 'verify' | 'reset';
+
+/** A path under the router's mount path, e.g. `'/reset-password'`. */
+export type RoutePath = `/${string}`;
+
+/** **(0.2)** Where each endpoint is served; `false` leaves it out. */
+export type RoutesOptions = Partial<Record<EndpointName, RoutePath | false>>;
+
+/** **(0.2)** The fields of the request bodies, by their name in this package's own API. */
+export type FieldName = 'email' | 'token' | 'code' | 'password' | 'otp';
+
+/**
+ * **(0.2)** The names accepted in request bodies for each field, e.g. `{ token: ['passwordResetToken'] }`. A body
+ * may use one name per field. `otp` is reserved for a future second factor.
+ */
+export type FieldsOptions = Partial<Record<FieldName, readonly string[]>>;
+
+/** An error of the JSON API as `respond` gets it: the `error` member of the default error answer. */
+export interface OutcomeError {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetail[];
+}
+
+/** `/forgot`'s success: the same for every well-formed address, so `respond` sees it once, at construction. */
+export interface ForgotSuccessOutcome {
+  endpoint: 'forgot';
+  status: 202;
+  body: { success: true; message: string };
+}
+
+export interface VerifySuccessOutcome {
+  endpoint: 'verify';
+  status: 200;
+  body: { success: true; valid: true; expiresAt: string };
+}
+
+export interface ResetSuccessOutcome {
+  endpoint: 'reset';
+  status: 200;
+  body: { success: true };
+}
+
+/** Any error answer of an endpoint (400, 405, 413, 415, 422, 429, 500, 503, ...). */
+export interface ErrorOutcome<Endpoint extends EndpointName = EndpointName> {
+  endpoint: Endpoint;
+  status: number;
+  error: OutcomeError;
+}
+
+export type SuccessOutcome = ForgotSuccessOutcome | VerifySuccessOutcome | ResetSuccessOutcome;
+
+/**
+ * **(0.2)** What `respond` maps: narrowed by `endpoint`, and by `'error' in outcome` (or `'body' in outcome`).
+ */
+export type RespondOutcome = SuccessOutcome | ErrorOutcome<'forgot'> | ErrorOutcome<'verify'> | ErrorOutcome<'reset'>;
+
+/** `respond`'s answer: an HTTP status (100–599) and a body sent as JSON; no `body`: an empty answer. */
+export interface RespondAnswer {
+  status: number;
+  body?: unknown;
+}
+
 /** The one configuration object of `passwordReset()`. */
 export interface PasswordResetOptions {
   /** Finds users and stores their new password hash. Required. */
@@ -262,6 +327,31 @@ export interface PasswordResetOptions {
   pages?: boolean | PagesOptions;
   /** Serve the OpenAPI 3.1 document at GET /openapi.json. @default false */
   openapi?: boolean;
+  /**
+   * **(0.2)** Rename or leave out endpoints, e.g. `{ forgot: '/reset', reset: '/newPassword', verify: false }`. The
+   * hosted pages, the OpenAPI document, the `405` answers and the limiters follow. Two endpoints may not share a
+   * path. @default { forgot: '/forgot', verify: '/verify', reset: '/reset' }
+   */
+  routes?: RoutesOptions;
+  /**
+   * **(0.2)** The names accepted for each request field, e.g. `{ token: ['passwordResetToken'] }`; error
+   * `details[].field` is the name the client sent. One name may not serve two fields.
+   * @default { email: ['email'], token: ['token'], code: ['code'], password: ['password', 'newPassword'],
+   *   otp: ['otp'] }
+   */
+  fields?: FieldsOptions;
+  /**
+   * **(0.2)** `'reject'`: a key that is no field of the endpoint is `400 VALIDATION_FAILED`; `'ignore'`: such keys
+   * are dropped unread (for clients that send extras such as `passwordEncryptType`). @default 'reject'
+   */
+  unknownFields?: 'reject' | 'ignore';
+  /**
+   * **(0.2)** Maps every JSON answer of the router to your API's status and body. Headers (security, `RateLimit`,
+   * `Retry-After`, `Allow`) are kept. Called once, at construction, for `/forgot`'s success (it must not depend on
+   * the account). A `respond` that throws or returns no valid status gives the default `500 INTERNAL_ERROR` and an
+   * `error` event (stage `respond`). The hosted pages are not affected.
+   */
+  respond?: (outcome: RespondOutcome) => RespondAnswer;
   /**
    * Where warnings, outbox notices and failures go; `false` silences them. Without `hooks.onEvent`, every `error` and
    * `email.failed` event is written as one line to `logger.error` (`logger.warn` when there is no `error`), and

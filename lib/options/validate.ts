@@ -9,7 +9,7 @@ import { EMAIL_KINDS } from '../mail/mailer';
 import { BCRYPT_MAX_BYTES } from '../core/password-policy';
 import { SENDGRID_OPTION_KEYS } from '../mail/sendgrid-options';
 import { TOKEN_STORE_METHODS } from '../stores/token-store';
-import { DEFAULTS, DEFAULT_LIMITS } from './defaults';
+import { DEFAULTS, DEFAULT_FIELDS, DEFAULT_LIMITS, DEFAULT_ROUTES } from './defaults';
 import { parseDuration } from './duration';
 import {
   checkBoolean,
@@ -23,7 +23,7 @@ import {
   isPlainObject,
   type PlainObject,
 } from './checks';
-import type { PasswordResetOptions, RateLimitName } from './types';
+import type { EndpointName, FieldName, PasswordResetOptions, RateLimitName } from './types';
 
 /** Every top-level option, as a record so that the compiler refuses an option of the type missing here. */
 const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
@@ -44,6 +44,10 @@ const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
   emails: true,
   pages: true,
   openapi: true,
+  routes: true,
+  fields: true,
+  unknownFields: true,
+  respond: true,
   logger: true,
   now: true,
 };
@@ -228,6 +232,103 @@ function isPageTarget(target: string): boolean {
   return /^\/(?![/\\])/.test(target) || (/^https?:\/\/[^/?#]+/i.test(target) && URL.canParse(target));
 }
 
+const ENDPOINT_NAMES = Object.keys(DEFAULT_ROUTES) as EndpointName[];
+const FIELD_NAMES = Object.keys(DEFAULT_FIELDS) as FieldName[];
+
+/** A path segment of letters, digits and `-._~`; no parameters (`:id`), wildcards or other Express syntax. */
+const ROUTE_PATH = /^(\/[A-Za-z0-9\-._~]+)+$/;
+
+/** `routes`: each a plain path starting with `/`, or `false`; no two endpoints on one path. */
+export function checkRoutes(value: unknown, option = 'routes'): void {
+  if (value === undefined) return;
+  const routes = checkObject(option, value, ENDPOINT_NAMES);
+  const taken = new Map<string, string>();
+  for (const name of ENDPOINT_NAMES) {
+    // An endpoint left at its default path still holds it.
+    const path = routes[name] === undefined ? DEFAULT_ROUTES[name] : routes[name];
+    if (path === false) continue;
+    if (typeof path !== 'string' || !ROUTE_PATH.test(path) || path.includes('/.')) {
+      const got = typeof path === 'string' ? `"${path}"` : describeValue(path);
+      invalidOption(
+        `${option}.${name}`,
+        `must be a path starting with "/" (letters, digits, "-", ".", "_", "~" between slashes), e.g. ` +
+          `'/reset-password', or false to leave the endpoint out; got ${got}`,
+      );
+    }
+    // Express matches paths case-insensitively: '/Reset' and '/reset' would be one route.
+    const key = path.toLowerCase();
+    const other = taken.get(key);
+    if (other !== undefined)
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `${option}.${name}`,
+        `("${path}") is the path of ${option}.${other} too: two endpoints cannot share a path`,
+      );
+    taken.set(key, name);
+  }
+}
+
+/** `fields`: each a non-empty array of non-empty strings; no name accepted for two fields. */
+export function checkFields(value: unknown, option = 'fields'): void {
+  if (value === undefined) return;
+  const fields = checkObject(option, value, FIELD_NAMES);
+  const owner = new Map<string, FieldName>();
+  for (const field of FIELD_NAMES) {
+    const names = fields[field] ?? DEFAULT_FIELDS[field];
+    const path = `${option}.${field}`;
+    if (!Array.isArray(names) || names.length === 0)
+      invalidOption(
+        path,
+        `must be a non-empty array of the names accepted, e.g. ['${field}'], got ${describeValue(names)}`,
+      );
+    names.forEach((name: unknown, index) => {
+      // `__proto__` is never read from a JSON body (as Joi does), so it could never be sent.
+      if (typeof name !== 'string' || !/^[^\s"]{1,100}$/.test(name) || name === '__proto__')
+        invalidOption(
+          `${path}[${index}]`,
+          `must be a field name (1 to 100 characters, no spaces or quotes), got ${describeValue(name)}`,
+        );
+      // A name's own text is fine to show: field names are not secrets.
+      const other = owner.get(name);
+      if (other !== undefined && other !== field)
+        throw new OptionsError(
+          'ERR_EPR_OPTION_CONFLICT',
+          `${path}`,
+          `names "${name}", which is a name of ${option}.${other} too: one name cannot stand for two fields`,
+        );
+      if (other === field) invalidOption(path, `lists "${name}" twice`);
+      owner.set(name, field);
+    });
+  }
+}
+
+/** `GET /openapi.json` is served beside the endpoints: none of them may take its path. */
+function checkOpenApiRoute(o: PlainObject): void {
+  if (o.openapi !== true || !isPlainObject(o.routes)) return;
+  for (const name of ENDPOINT_NAMES) {
+    const path = o.routes[name];
+    if (typeof path === 'string' && path.toLowerCase() === '/openapi.json')
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `routes.${name}`,
+        'cannot be "/openapi.json" with "openapi" on: the document is served there',
+      );
+  }
+}
+
+/** The hosted pages link to each other: both of their endpoints must be served. */
+function checkPagesRoutes(o: PlainObject): void {
+  if (!o.pages || !isPlainObject(o.routes)) return;
+  for (const name of ['forgot', 'reset'] as const) {
+    if (o.routes[name] === false)
+      throw new OptionsError(
+        'ERR_EPR_OPTION_CONFLICT',
+        `routes.${name}`,
+        `cannot be false with "pages" on: the hosted pages are served at the forgot and reset routes`,
+      );
+  }
+}
+
 /** Throws an `OptionsError` for the first mistake in `options`. */
 export function validateOptions(options: unknown): asserts options is PasswordResetOptions {
   const o = checkObject('options', options, TOP_LEVEL);
@@ -285,6 +386,13 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkEmails(o.emails);
   checkPages(o.pages);
   checkBoolean('openapi', o.openapi);
+  checkRoutes(o.routes);
+  checkPagesRoutes(o);
+  checkOpenApiRoute(o);
+  checkFields(o.fields);
+  if (o.unknownFields !== undefined && o.unknownFields !== 'reject' && o.unknownFields !== 'ignore')
+    invalidOption('unknownFields', `must be 'reject' or 'ignore', got ${describeValue(o.unknownFields)}`);
+  checkFunction('respond', o.respond);
   if (o.logger !== undefined && o.logger !== false) {
     checkImplements('logger', o.logger, ['warn', 'info']);
     checkFunction('logger.error', (o.logger as PlainObject).error);

@@ -11,12 +11,13 @@
  * every link in an email change nothing.
  */
 import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { PasswordResetError, ServiceUnavailableError } from '../core/errors';
 import type { Credential, ResetFlow } from '../core/reset-flow';
 import { formBody, isFormPost } from '../http/body-parsing';
 import { clientKey } from '../http/client-key';
-import { ENDPOINTS, type RequestSchemas } from '../http/endpoints';
+import type { RequestSchemas } from '../http/endpoints';
 import type { ApiErrorMapper } from '../http/json-api';
 import { requesterOf } from '../http/json-api';
 import type { Limiters } from '../http/rate-limits';
@@ -24,7 +25,7 @@ import { validateBody } from '../http/request-schemas';
 import { catchAsync, enabledHandlers, securityHeaders, sendBody } from '../http/responses';
 import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, closestLocale, type Locale, type PageTexts } from '../locales';
 import type { ResolvedOptions } from '../options/resolve';
-import type { PagesOptions } from '../options/types';
+import type { PagesOptions, RoutePath } from '../options/types';
 import { CSRF_FIELD, isSameSitePost, issueCsrfValue } from './csrf';
 import { clearLinkCookie, readLinkCookie, setLinkCookie, TOKEN_SHAPE } from './link-cookie';
 import { API_ERROR_TEXT, fieldMessage, ruleMessage } from './page-messages';
@@ -40,16 +41,19 @@ export interface PageDependencies {
   toApiError: ApiErrorMapper;
 }
 
-/** The pages' paths relative to each other: the endpoints' own, without the leading slash. */
-const FORGOT_PAGE = ENDPOINTS.forgot.path.slice(1);
-const RESET_PAGE = ENDPOINTS.reset.path.slice(1);
-
 /** Per request: the language and where the other pages are, relative to this one. */
 interface PageContext {
   locale: Locale;
   t: PageTexts;
   /** `../` when the URL ends with a slash (`/forgot/`), so relative links still resolve beside it. */
   up: string;
+  /** A link to a page (`routes.forgot` or `routes.reset`), relative to this one: it works wherever the router is. */
+  href(to: RoutePath): string;
+}
+
+/** Express matches paths case-insensitively and with an optional trailing slash. */
+function isRoute(path: string, route: RoutePath): boolean {
+  return path.toLowerCase().replace(/(.)\/$/, '$1') === route.toLowerCase();
 }
 
 type Fields = Record<string, string | undefined>;
@@ -100,6 +104,9 @@ export function pageRoutes(deps: PageDependencies): Router {
   const code = config.code;
   const parseForm = formBody();
   const router = express.Router();
+  // Checked at construction: with pages on, neither of these routes is false.
+  const forgotPage = config.routes.forgot as RoutePath;
+  const resetPage = config.routes.reset as RoutePath;
 
   const pageHeaders: RequestHandler = (req, res, next) => {
     securityHeaders(req, res, () => undefined);
@@ -113,7 +120,10 @@ export function pageRoutes(deps: PageDependencies): Router {
   const contextOf = (req: Request): PageContext => {
     const negotiated = req.acceptsLanguages(...LOCALE_CODES);
     const locale = fixedLocale ?? (typeof negotiated === 'string' ? (negotiated as Locale) : DEFAULT_LOCALE);
-    return { locale, t: LOCALES[locale].pages, up: req.path.length > 1 && req.path.endsWith('/') ? '../' : '' };
+    const up = req.path.length > 1 && req.path.endsWith('/') ? '../' : '';
+    const here = isRoute(req.path, forgotPage) ? forgotPage : resetPage;
+    const href = (to: RoutePath): string => up + posix.relative(posix.dirname(here), to);
+    return { locale, t: LOCALES[locale].pages, up, href };
   };
 
   const send = (res: Response, status: number, ctx: PageContext, view: Omit<PageView, 'locale' | 'strings'>): void => {
@@ -125,7 +135,7 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   // ---- views -------------------------------------------------------------
 
-  const requestNewLink = (ctx: PageContext) => ({ href: `${ctx.up}${FORGOT_PAGE}`, text: ctx.t.requestNew });
+  const requestNewLink = (ctx: PageContext) => ({ href: ctx.href(forgotPage), text: ctx.t.requestNew });
 
   const forgotForm = (
     req: Request,
@@ -141,7 +151,7 @@ export function pageRoutes(deps: PageDependencies): Router {
       paragraphs: [ctx.t.forgot.intro],
       errors: formErrors,
       form: {
-        action: `${ctx.up}${FORGOT_PAGE}`,
+        action: ctx.href(forgotPage),
         submit: ctx.t.forgot.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         fields: [
@@ -155,7 +165,7 @@ export function pageRoutes(deps: PageDependencies): Router {
           },
         ],
       },
-      links: code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : [],
+      links: code ? [{ href: ctx.href(resetPage), text: ctx.t.forgot.haveCode }] : [],
     });
   };
 
@@ -179,7 +189,7 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   /** A link that cannot be used (unknown, used, superseded, expired): it says so, and how to get a new one. */
   const deadLink = (req: Request, res: Response, ctx: PageContext, error: PasswordResetError): void => {
-    clearLinkCookie(req, res, ENDPOINTS.reset.path);
+    clearLinkCookie(req, res, resetPage);
     const text = error.code === 'TOKEN_EXPIRED' ? ctx.t.errors.tokenExpired : ctx.t.errors.tokenInvalid;
     messagePage(res, ctx, 400, ctx.t.reset.invalidTitle, [text]);
   };
@@ -209,7 +219,7 @@ export function pageRoutes(deps: PageDependencies): Router {
       paragraphs: [ctx.t.reset.intro],
       account: ctx.t.reset.account(email),
       form: {
-        action: `${ctx.up}${RESET_PAGE}`,
+        action: ctx.href(resetPage),
         submit: ctx.t.reset.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         username: email,
@@ -234,7 +244,7 @@ export function pageRoutes(deps: PageDependencies): Router {
       paragraphs: [ctx.t.reset.codeIntro],
       errors: formErrors,
       form: {
-        action: `${ctx.up}${RESET_PAGE}`,
+        action: ctx.href(resetPage),
         submit: ctx.t.reset.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         fields: [
@@ -301,7 +311,7 @@ export function pageRoutes(deps: PageDependencies): Router {
 
   // ---- GET pages ---------------------------------------------------------
 
-  router.get(ENDPOINTS.forgot.path, pageHeaders, (req, res) => {
+  router.get(forgotPage, pageHeaders, (req, res) => {
     forgotForm(req, res, contextOf(req), 200);
   });
 
@@ -311,7 +321,7 @@ export function pageRoutes(deps: PageDependencies): Router {
     verifyLimit && req.query.token === undefined && readLinkCookie(req) ? verifyLimit(req, res, next) : next();
 
   router.get(
-    ENDPOINTS.reset.path,
+    resetPage,
     pageHeaders,
     limitLinkChecks,
     catchAsync(async (req, res) => {
@@ -319,8 +329,8 @@ export function pageRoutes(deps: PageDependencies): Router {
       const fromUrl = req.query.token;
       if (typeof fromUrl === 'string' && TOKEN_SHAPE.test(fromUrl)) {
         // The first load: the token moves to a cookie, and the address bar (and history) keeps the clean URL.
-        setLinkCookie(req, res, ENDPOINTS.reset.path, fromUrl, config.tokenTtlMs);
-        return res.redirect(303, `${ctx.up}${RESET_PAGE}`);
+        setLinkCookie(req, res, resetPage, fromUrl, config.tokenTtlMs);
+        return res.redirect(303, ctx.href(resetPage));
       }
       if (fromUrl !== undefined) return deadLink(req, res, ctx, TOKEN_INVALID_ERROR);
       const token = readLinkCookie(req);
@@ -335,7 +345,7 @@ export function pageRoutes(deps: PageDependencies): Router {
   // The order: forms only (JSON leaves here), parse, cross-site check, then the API's own per-IP limiter (refused
   // cross-site posts cost the victim nothing).
   router.post(
-    ENDPOINTS.forgot.path,
+    forgotPage,
     enabledHandlers(
       formsOnly,
       pageHeaders,
@@ -353,10 +363,7 @@ export function pageRoutes(deps: PageDependencies): Router {
         send(res, 200, ctx, {
           heading: ctx.t.forgot.sentTitle,
           paragraphs: [ctx.t.forgot.sent, ctx.t.forgot.sentHint],
-          links: [
-            ...(code ? [{ href: `${ctx.up}${RESET_PAGE}`, text: ctx.t.forgot.haveCode }] : []),
-            requestNewLink(ctx),
-          ],
+          links: [...(code ? [{ href: ctx.href(resetPage), text: ctx.t.forgot.haveCode }] : []), requestNewLink(ctx)],
         });
         flow.startRequestReset(email, req.ip, clientKey(req.ip));
       },
@@ -371,7 +378,7 @@ export function pageRoutes(deps: PageDependencies): Router {
   };
 
   router.post(
-    ENDPOINTS.reset.path,
+    resetPage,
     enabledHandlers(
       formsOnly,
       pageHeaders,
@@ -425,7 +432,7 @@ export function pageRoutes(deps: PageDependencies): Router {
           }
           throw error;
         }
-        clearLinkCookie(req, res, ENDPOINTS.reset.path);
+        clearLinkCookie(req, res, resetPage);
         if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
         send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
       }),
@@ -442,7 +449,7 @@ export function pageRoutes(deps: PageDependencies): Router {
     const text = unconfirmed
       ? ctx.t.errors.unconfirmed
       : (API_ERROR_TEXT[mapped.code]?.(ctx.t) ?? ctx.t.errors.unexpected);
-    const heading = req.path.startsWith(ENDPOINTS.forgot.path) ? ctx.t.forgot.title : ctx.t.reset.title;
+    const heading = req.path.startsWith(forgotPage) ? ctx.t.forgot.title : ctx.t.reset.title;
     messagePage(res, ctx, mapped.status, heading, [text]);
   });
 
