@@ -143,6 +143,33 @@ describe('Authing resetPassword', () => {
     });
   });
 
+  test('the emailed code is traded for passwordResetToken, which resets once; the code is spent', async () => {
+    const h = harness(createAuthingApp);
+    await request(h.app).post(`${AUTHING_MOUNT}/send-email`).send({ email: ADA.email });
+    const passCode = (await h.nextMail()).data.code;
+    const traded = await request(h.app)
+      .post(`${AUTHING_MOUNT}/verify-reset-password-request`)
+      .send({ email: ADA.email, passCode });
+    expect(traded.status).toBe(200);
+    expect(traded.body).toEqual({
+      statusCode: 200,
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      data: { passwordResetToken: expect.stringMatching(/^[\w-]{43}$/), tokenExpiresIn: expect.any(Number) },
+    });
+    expect(traded.body.data.tokenExpiresIn).toBeGreaterThan(590);
+    expect(traded.body.data.tokenExpiresIn).toBeLessThanOrEqual(600);
+    const again = await request(h.app)
+      .post(`${AUTHING_MOUNT}/verify-reset-password-request`)
+      .send({ email: ADA.email, passCode });
+    expect(again.body).toMatchObject({ statusCode: 400, apiCode: 2010 });
+    const { passwordResetToken } = traded.body.data as { passwordResetToken: string };
+    const ok = await request(h.app)
+      .post(`${AUTHING_MOUNT}/reset-password`)
+      .send({ password: GOOD_PASSWORD, passwordResetToken, passwordEncryptType: 'none' });
+    expect(ok.body).toMatchObject({ statusCode: 200, data: { success: true } });
+    expect(h.users.updates).toHaveLength(1);
+  });
+
   test('rsa or sm2 passwords are refused, not stored as typed', async () => {
     const h = harness(createAuthingApp);
     await request(h.app).post(`${AUTHING_MOUNT}/send-email`).send({ email: ADA.email });

@@ -2,13 +2,15 @@
  * Authing / GenAuth `resetPassword` (`POST /api/v3/reset-password { password, passwordResetToken,
  * passwordEncryptType }`), answering `{ statusCode, message, requestId, data: { success } }` and, on a failure,
  * `{ statusCode, message, apiCode, requestId }`. The email step is served at `POST /api/v3/send-email { email }`
- * (Authing's `channel` and other extra keys are ignored: `unknownFields: 'ignore'`).
+ * (Authing's `channel` and other extra keys are ignored: `unknownFields: 'ignore'`), and the emailed code is
+ * traded for `passwordResetToken` at `POST /api/v3/verify-reset-password-request { email, passCode }`
+ * (`code.exchange`), answering `{ statusCode, data: { passwordResetToken, tokenExpiresIn } }`.
  *
  * Not as documented:
  * - `passwordEncryptType` `rsa` and `sm2` are refused (400): passwords are not decrypted here, TLS protects them in
  *   transit. `none` (the default) works.
- * - Authing trades the emailed code for `passwordResetToken` (`verify-reset-password-request`). That needs
- *   `code.exchange`, which is not built yet: until then the token comes from the emailed link.
+ * - Authing's `verify-reset-password-request` nests the code (`emailPassCodePayload: { email, passCode }`); this
+ *   router reads flat bodies, so the example takes `{ email, passCode }`. The emailed link carries a token too.
  * - Phone (SMS) codes are out of scope; only email.
  *
  * Run it: `npx tsx examples/compat/authing.ts`.
@@ -45,9 +47,9 @@ export function createAuthingApp(deps: CompatDeps): CompatApp {
   const router = passwordReset({
     ...deps,
     resetUrl: RESET_URL,
-    // `verify-reset-password-request` (code for token) waits for `code.exchange`.
-    routes: { forgot: '/send-email', reset: '/reset-password', verify: false },
-    fields: { token: ['passwordResetToken'], password: ['password'] },
+    routes: { forgot: '/send-email', verify: '/verify-reset-password-request', reset: '/reset-password' },
+    fields: { token: ['passwordResetToken'], code: ['passCode'], password: ['password'] },
+    code: { enabled: true, exchange: true, exchangeTtl: '10m' },
     unknownFields: 'ignore',
     respond: (outcome) => {
       if ('error' in outcome)
@@ -63,6 +65,14 @@ export function createAuthingApp(deps: CompatDeps): CompatApp {
       // /forgot's answer is built once, so it carries no per-request id.
       if (outcome.endpoint === 'forgot')
         return { status: 200, body: { statusCode: 200, message: outcome.body.message } };
+      if (outcome.endpoint === 'verify') {
+        const { token, expiresAt } = outcome.body;
+        const tokenExpiresIn = Math.max(0, Math.round((Date.parse(expiresAt) - Date.now()) / 1000));
+        return {
+          status: 200,
+          body: { statusCode: 200, requestId: randomUUID(), data: { passwordResetToken: token, tokenExpiresIn } },
+        };
+      }
       return {
         status: 200,
         body: { statusCode: 200, message: 'Operation successful', requestId: randomUUID(), data: { success: true } },
@@ -83,5 +93,6 @@ if (require.main === module)
   runExample(
     'Authing resetPassword',
     createAuthingApp,
-    `POST ${AUTHING_MOUNT}/send-email, POST ${AUTHING_MOUNT}/reset-password`,
+    `POST ${AUTHING_MOUNT}/send-email, POST ${AUTHING_MOUNT}/verify-reset-password-request, ` +
+      `POST ${AUTHING_MOUNT}/reset-password`,
   );

@@ -241,7 +241,8 @@ export interface ForgotSuccessOutcome {
 export interface VerifySuccessOutcome {
   endpoint: 'verify';
   status: 200;
-  body: { success: true; valid: true; expiresAt: string };
+  /** `token`: with `code.exchange`, the token a right code was traded for. */
+  body: { success: true; valid: true; expiresAt: string; token?: string };
 }
 
 export interface ResetSuccessOutcome {
