@@ -338,14 +338,22 @@ describe('respond', () => {
     expect(a.events).toContainEqual(expect.objectContaining({ type: 'error', stage: 'respond' }));
   });
 
-  test('a respond that fails for /forgot fails at construction', () => {
-    expect(
-      optionError({
-        respond: () => {
-          throw new Error('no');
-        },
-      }),
-    ).toBe('ERR_EPR_OPTION_INVALID respond');
+  test('a respond that fails for /forgot: every /forgot is the default 500, reported, and starts nothing', async () => {
+    const a = await app({
+      respond: (outcome) => {
+        if (outcome.endpoint === 'forgot') throw new Error('no');
+        return { status: outcome.status };
+      },
+    });
+    expect(a.events).toContainEqual(expect.objectContaining({ type: 'error', stage: 'respond' }));
+    for (const email of [ADA.email, 'nobody@example.com']) {
+      const answer = await request(a.app).post('/auth/password/forgot').send({ email });
+      expect(answer.status).toBe(500);
+      expect(answer.body).toEqual({ success: false, error: { code: 'INTERNAL_ERROR', message: expect.any(String) } });
+    }
+    await a.router.close();
+    expect(a.events.filter((event) => event.type === 'error' && event.stage === 'respond')).toHaveLength(3);
+    expect(a.mailer.messages).toHaveLength(0);
     expect(optionError({ respond: 'json' as unknown as () => { status: number } })).toBe(
       'ERR_EPR_OPTION_INVALID respond',
     );

@@ -88,8 +88,7 @@ export function addJsonApi(router: Router, deps: JsonApiDependencies): void {
     const handler = catchAsync(async (req, res) => {
       const call = { body: read(req.body), flow, requester: requesterOf(req, secretKeys) };
       const answer = await endpoint.run(call);
-      answers.success(req, res, name, answer);
-      endpoint.afterAnswer?.(call);
+      if (answers.success(req, res, name, answer)) endpoint.afterAnswer?.(call);
     });
     router.post(path, enabledHandlers(securityHeaders, limiters.perIp[name], parseJson, handler));
   }

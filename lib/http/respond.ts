@@ -4,8 +4,8 @@
  * an account can reach `respond` or its timing.
  */
 import type { Request, Response } from 'express';
-import { OptionsError, PasswordResetError } from '../core/errors';
-import { secretsOfBody, toEventError, type EventSink } from '../core/events';
+import { PasswordResetError } from '../core/errors';
+import { secretsOfBody, toEventError, type EventError, type EventSink } from '../core/events';
 import type { EndpointName, RespondAnswer, RespondOutcome } from '../options/types';
 import type { EndpointAnswer } from './endpoints';
 import { sendJson } from './responses';
@@ -50,6 +50,8 @@ function write(res: Response, answer: Written): void {
 /** Writes the router's JSON answers, through `respond` when the app gave one. */
 export class Answers {
   private readonly forgot: Written;
+  /** Why `respond` failed for `/forgot`'s success, if it did: then every `/forgot` is the default 500. */
+  private readonly forgotFailure?: EventError;
 
   constructor(
     private readonly respond: Respond | undefined,
@@ -65,19 +67,30 @@ export class Answers {
     try {
       this.forgot = written(respond(outcome));
     } catch (error) {
-      throw new OptionsError(
-        'ERR_EPR_OPTION_INVALID',
-        'respond',
-        `failed for /forgot's success (it is called once, when the router is built): ${toEventError(error).message}`,
-      );
+      // SPEC: a throwing `respond` gives the default 500. The same for every address, so nothing is told; the
+      // failure is an `error` event now and on every /forgot, and no work is started behind such an answer.
+      this.forgot = INTERNAL_ERROR_ANSWER;
+      this.forgotFailure = toEventError(error);
+      events.emit({ type: 'error', stage: 'respond', error: this.forgotFailure });
     }
   }
 
-  success(req: Request, res: Response, endpoint: EndpointName, answer: EndpointAnswer): void {
-    if (endpoint === 'forgot') return write(res, this.forgot);
-    if (!this.respond) return sendJson(res, answer.status, JSON.stringify(answer.body));
+  /** Writes a success; `false` when it had to be the default 500 instead (then nothing may follow it). */
+  success(req: Request, res: Response, endpoint: EndpointName, answer: EndpointAnswer): boolean {
+    if (endpoint === 'forgot') {
+      write(res, this.forgot);
+      if (this.forgotFailure)
+        this.events.emit({ type: 'error', stage: 'respond', error: this.forgotFailure, ip: req.ip });
+      return !this.forgotFailure;
+    }
+    if (!this.respond) {
+      sendJson(res, answer.status, JSON.stringify(answer.body));
+      return true;
+    }
     const outcome = { endpoint, status: answer.status, body: answer.body } as RespondOutcome;
-    write(res, this.mapped(req, outcome));
+    const mapped = this.mapped(req, outcome);
+    write(res, mapped);
+    return mapped !== INTERNAL_ERROR_ANSWER;
   }
 
   /** `endpoint` is undefined for answers outside the endpoints (`/openapi.json`): those keep the default shape. */
