@@ -20,4 +20,10 @@ export type { ErrorCode, ErrorDetail, OptionsErrorCode } from './core/errors';
 export type { User, UserAdapter } from './core/users';
 export type { Logger, PasswordResetEvent, PasswordResetEventType, EventError } from './core/events';
 export { escapeHtml } from './core/escape-html';
+export {
+  rejectSessionsBefore,
+  SESSION_REVOKED,
+  type RejectSessionsBeforeOptions,
+  type SignedIn,
+} from './sessions/reject-sessions-before';
 export type * from './options/types';
