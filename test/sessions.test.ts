@@ -143,6 +143,17 @@ describe('guarantee: rejectSessionsBefore fails closed', () => {
     await request(app).get('/me').expect(401);
   });
 
+  it('refuses a session issued in the millisecond of the change, accepts one a millisecond later', async () => {
+    let issuedAt = 5000;
+    const app = appWith({
+      getSignedIn: () => ({ userId: 'u1', issuedAt }),
+      getUserChangedAt: () => new Date(5000),
+    });
+    await request(app).get('/me').expect(401);
+    issuedAt = 5001;
+    await request(app).get('/me').expect(200, { ok: true });
+  });
+
   it('refuses when the change time cannot be read (the error goes to the error handler)', async () => {
     const app = appWith({
       getSignedIn: async () => ({ userId: 'u1', issuedAt: Date.now() }),
