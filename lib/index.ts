@@ -1,5 +1,5 @@
 /** The package's public API. Everything else under `lib/` is internal. */
-export { passwordReset, FORGOT_RESPONSE, type PasswordResetRouter } from './password-reset';
+export { passwordReset, FORGOT_RESPONSE, type PasswordResetRouter, type ResetLinkOptions } from './password-reset';
 export { openApiDocument, type OpenApiDocument, type OpenApiOptions, type JsonObject } from './http/openapi';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-token-store';
 export type { TokenStore, TokenRecord } from './stores/token-store';

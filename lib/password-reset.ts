@@ -21,7 +21,9 @@ import { OutboxMailer } from './mail/outbox-mailer';
 import { SendGridMailer } from './mail/sendgrid-mailer';
 import { MongoRateLimitStore } from './mongo/mongo-rate-limit-store';
 import { MongoTokenStore } from './mongo/mongo-token-store';
+import { invalidOption } from './options/checks';
 import { MAX_PENDING_PER_CLIENT, MAX_PENDING_REQUESTS } from './options/defaults';
+import { parseDuration } from './options/duration';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import type { PasswordResetOptions, RateLimitOptions } from './options/types';
 import { pageRoutes } from './pages/page-routes';
@@ -46,6 +48,32 @@ export interface PasswordResetRouter extends Router {
    * it kept with `router.outbox.last('ada@example.com')` or `router.outbox.messages`.
    */
   readonly outbox: OutboxMailer | undefined;
+  /**
+   * Issues a link for the account with this address and emails it, like `/forgot` but for the app (an admin, a support
+   * tool): awaited, without the limits. Resolves once the mailer accepted the email; rejects with a
+   * `PasswordResetError` whose code is `ACCOUNT_NOT_FOUND` when no account has the address, and with the store's or
+   * mailer's error when they fail. Never expose it to the public: it says whether an account exists.
+   */
+  sendResetLink(email: string, options?: ResetLinkOptions): Promise<{ userId: string; expiresAt: Date }>;
+  /** The same as {@link PasswordResetRouter.sendResetLink} without sending anything: the app delivers `url` itself. */
+  createResetLink(email: string, options?: ResetLinkOptions): Promise<{ url: string; userId: string; expiresAt: Date }>;
+}
+
+/** Options of `router.sendResetLink` and `router.createResetLink`. */
+export interface ResetLinkOptions {
+  /** Lifetime of the link: milliseconds or a string such as `'2h'` (at most 7 days). @default the `tokenTtl` option */
+  ttl?: number | string;
+  /** The email: `'reset'` (the reset email). @default 'reset' */
+  kind?: 'reset';
+}
+
+/** Checks the options of an app-issued link; a mistake is an `OptionsError` naming `method.option`. */
+function linkTtl(method: string, options: ResetLinkOptions | undefined, fallbackMs: number): number {
+  if (options === undefined) return fallbackMs;
+  if (typeof options !== 'object' || options === null) invalidOption(method, 'takes { ttl?, kind? } as options');
+  const { ttl, kind } = options;
+  if (kind !== undefined && kind !== 'reset') invalidOption(`${method}.kind`, "must be 'reset'");
+  return ttl === undefined ? fallbackMs : parseDuration(`${method}.ttl`, ttl);
 }
 
 function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
@@ -155,6 +183,16 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   addApiErrorHandler(router, toApiError, answers);
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
+  router.sendResetLink = async (email, options) => {
+    const { userId, expiresAt } = await flow.issueLink(
+      email,
+      linkTtl('sendResetLink', options, config.tokenTtlMs),
+      true,
+    );
+    return { userId, expiresAt };
+  };
+  router.createResetLink = async (email, options) =>
+    flow.issueLink(email, linkTtl('createResetLink', options, config.tokenTtlMs), false);
   router.settled = () => background.settled();
   Object.defineProperty(router, 'outbox', {
     value: given.mailer === undefined && mailer instanceof OutboxMailer ? mailer : undefined,

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'FORBIDDEN'
   | 'METHOD_NOT_ALLOWED'
+  /** `router.sendResetLink` / `createResetLink` only (the app's API, never an HTTP answer): no such account. */
+  | 'ACCOUNT_NOT_FOUND'
   | 'INTERNAL_ERROR';
 
 /** One entry of `error.details`: which field (or password rule) failed and why. */
@@ -38,6 +40,7 @@ const STATUS: Record<ErrorCode, number> = {
   SERVICE_UNAVAILABLE: 503,
   FORBIDDEN: 403,
   METHOD_NOT_ALLOWED: 405,
+  ACCOUNT_NOT_FOUND: 404,
   INTERNAL_ERROR: 500,
 };
 
@@ -53,6 +56,7 @@ const MESSAGE: Record<ErrorCode, string> = {
   SERVICE_UNAVAILABLE: 'The service is temporarily unavailable. Please try again later.',
   FORBIDDEN: 'This request was refused.',
   METHOD_NOT_ALLOWED: 'This method is not allowed on this path.',
+  ACCOUNT_NOT_FOUND: 'No account has this address.',
   INTERNAL_ERROR: 'Something went wrong. Please try again later.',
 };
 

@@ -35,7 +35,8 @@ interface EventBase {
  * - `error`: background or dependency work failed (store, user adapter, hook).
  */
 export type PasswordResetEvent =
-  | (EventBase & { type: 'reset.requested'; userId: string; email: string })
+  /** `issuedBy: 'app'`: by `router.sendResetLink` / `createResetLink`, not by a `/forgot` request. */
+  | (EventBase & { type: 'reset.requested'; userId: string; email: string; issuedBy?: 'app' })
   | (EventBase & { type: 'reset.unknown_email'; email: string })
   | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
   | (EventBase & { type: 'email.failed'; kind: EmailKind; to: string; userId?: string; error: EventError })

@@ -172,42 +172,84 @@ export class ResetFlow<Context> {
         return;
       }
       if (await this.overPerEmailLimit(`account:${user.id}`, email, ip)) return;
-      const { store, tokenTtlMs, code: codeOptions } = this.config;
-      const token = generateToken();
-      const now = this.config.now();
-      const record: TokenRecord = {
-        tokenHash: hashToken(token),
-        userId: user.id,
-        email: user.email,
-        expiresAt: new Date(now.getTime() + tokenTtlMs),
-        createdAt: now,
-      };
-      let code: string | undefined;
-      if (codeOptions) {
-        code = generateCode(codeOptions.digits);
-        record.codeSalt = generateSalt();
-        record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
-      }
-      await store.save(record);
+      const { token, record, code } = this.newToken(user, this.config.tokenTtlMs);
+      await this.config.store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
-      const sent = await this.deliver(
-        'reset',
-        user.email,
-        {
-          email: user.email,
-          name: user.name,
-          locale: user.locale,
-          resetUrl: this.config.buildLink(token, user),
-          code,
-          expiresInMinutes: Math.max(1, Math.round(tokenTtlMs / 60_000)),
-          expiresInSeconds: Math.floor(tokenTtlMs / 1000),
-        },
-        user.id,
-      );
+      const sent = await this.deliver('reset', user.email, this.resetEmail(user, token, code, record), user.id);
       if (sent) await this.markDelivered(record, ip);
     } catch (error) {
       this.events.emit({ type: 'error', stage: 'forgot', error: toEventError(error), ip });
     }
+  }
+
+  /** A new token (and code, with the code flow) for `user`, valid `ttlMs`: the secret parts and what is stored. */
+  private newToken(user: User, ttlMs: number): { token: string; record: TokenRecord; code?: string } {
+    const token = generateToken();
+    const now = this.config.now();
+    const record: TokenRecord = {
+      tokenHash: hashToken(token),
+      userId: user.id,
+      email: user.email,
+      expiresAt: new Date(now.getTime() + ttlMs),
+      createdAt: now,
+    };
+    const codeOptions = this.config.code;
+    if (!codeOptions) return { token, record };
+    const code = generateCode(codeOptions.digits);
+    record.codeSalt = generateSalt();
+    record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
+    return { token, record, code };
+  }
+
+  /** The template data of a reset email carrying `token`. */
+  private resetEmail(user: User, token: string, code: string | undefined, record: TokenRecord): TemplateData {
+    const ttlMs = record.expiresAt.getTime() - record.createdAt.getTime();
+    return {
+      email: user.email,
+      name: user.name,
+      locale: user.locale,
+      resetUrl: this.config.buildLink(token, user),
+      code,
+      expiresInMinutes: Math.max(1, Math.round(ttlMs / 60_000)),
+      expiresInSeconds: Math.floor(ttlMs / 1000),
+    } as TemplateData;
+  }
+
+  /**
+   * `router.sendResetLink` / `router.createResetLink`: a link for the account with this address, issued by the app
+   * (an admin, a support tool): awaited, without limits, and failing loudly. With `send`, the email is sent and the
+   * promise resolves once the mailer accepted it; without, the link is handed to the app to deliver. Either way the
+   * new link supersedes the older ones only once it is out, as `/forgot`'s do.
+   */
+  async issueLink(
+    email: string,
+    ttlMs: number,
+    send: boolean,
+  ): Promise<{ url: string; userId: string; expiresAt: Date }> {
+    const user = await this.config.users.findByEmail(email);
+    if (!user) throw new PasswordResetError('ACCOUNT_NOT_FOUND');
+    const { token, record, code } = this.newToken(user, ttlMs);
+    await this.config.store.save(record);
+    const data = this.resetEmail(user, token, code, record);
+    if (send) {
+      const message = this.config.renderer.render('reset', user.email, data);
+      try {
+        await this.config.mailer.send(message);
+      } catch (error) {
+        this.events.emit({
+          type: 'email.failed',
+          kind: 'reset',
+          to: user.email,
+          userId: user.id,
+          error: toEventError(error, [data.resetUrl, code]),
+        });
+        throw error;
+      }
+      this.events.emit({ type: 'email.sent', kind: 'reset', to: user.email, userId: user.id });
+    }
+    await this.config.store.markDelivered?.(record.tokenHash);
+    this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, issuedBy: 'app' });
+    return { url: data.resetUrl!, userId: user.id, expiresAt: record.expiresAt };
   }
 
   /**
