@@ -303,6 +303,6 @@ describe('the hook options are checked at construction', () => {
         mailer: new OutboxMailer({ logger: false }),
         hooks,
       });
-    expect(build).toThrow(new RegExp(`"hooks\\.${name}"`));
+    expect(build).toThrow(new RegExp(`"hooks\\.${name}" must be a function, got a string`));
   });
 });
