@@ -168,6 +168,8 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     sendChangedNotice: config.sendChangedNotice,
     notifyUnknown: config.notifyUnknown,
     onPasswordReset: given.hooks?.onPasswordReset,
+    beforeReset: given.hooks?.beforeReset,
+    allowReset: given.hooks?.allowReset,
     overPerEmailLimit: limiters.perEmail,
     now: config.now,
   });

@@ -144,3 +144,126 @@ describeMongo('mongooseUsers', () => {
     }
   });
 });
+
+interface LifecycleFields {
+  email: string;
+  passwordHash: string;
+  passwordChangedAt?: Date;
+  emailVerified?: boolean;
+}
+
+describeMongo(
+  'mongooseUsers passwordChangedAtField and emailVerifiedField (guarantee: a reset is recorded on the user)',
+  () => {
+    let connection: Connection;
+    let User: Model<LifecycleFields>;
+    /** Every `update` command sent on the users collection, as the server received it. */
+    const updates: { updates: unknown; writeConcern: unknown }[] = [];
+    const options = {
+      emailField: 'email',
+      passwordField: 'passwordHash',
+      passwordChangedAtField: 'passwordChangedAt',
+      emailVerifiedField: 'emailVerified',
+      logger: false,
+    } as const;
+
+    beforeAll(async () => {
+      // An app whose default would acknowledge by one node: the writes must ask for a majority anyway.
+      connection = await openConnection(databaseName('users_lifecycle'), undefined, { monitorCommands: true, w: 1 });
+      connection.getClient().on('commandStarted', (event) => {
+        const command = event.command as Record<string, unknown>;
+        if (event.commandName === 'update' && command.update === 'lifecycle_users')
+          updates.push({ updates: command.updates, writeConcern: command.writeConcern });
+      });
+      User = connection.model<LifecycleFields>(
+        'LifecycleUser',
+        new Schema<LifecycleFields>({
+          email: { type: String, required: true, lowercase: true },
+          passwordHash: { type: String, required: true },
+          passwordChangedAt: Date,
+          emailVerified: { type: Boolean, default: false },
+        }),
+        'lifecycle_users',
+      );
+    });
+    afterAll(() => dropAndClose(connection));
+
+    test('updatePassword sets passwordChangedAt to the time of the reset in the same majority write as the hash', async () => {
+      const { _id } = await User.create({ email: 'ada@example.com', passwordHash: 'old-hash' });
+      const users = mongooseUsers(User, options);
+      updates.length = 0;
+      const before = Date.now();
+      await users.updatePassword(String(_id), 'new-hash');
+      const stored = await User.findById(_id).lean();
+      expect(stored?.passwordHash).toBe('new-hash');
+      expect(stored?.passwordChangedAt).toBeInstanceOf(Date);
+      expect(stored!.passwordChangedAt!.getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(stored!.passwordChangedAt!.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+      expect(stored?.emailVerified).toBe(false);
+      expect(updates).toHaveLength(1);
+      expect(updates[0]).toMatchObject({
+        updates: [{ u: { $set: { passwordHash: 'new-hash', passwordChangedAt: expect.any(Date) } } }],
+        writeConcern: { w: 'majority' },
+      });
+
+      const first = stored!.passwordChangedAt!.getTime();
+      await new Promise((wake) => setTimeout(wake, 5));
+      await users.updatePassword(String(_id), 'newer-hash');
+      expect((await User.findById(_id).lean())!.passwordChangedAt!.getTime()).toBeGreaterThan(first);
+    });
+
+    test('markEmailVerified sets emailVerified to true by majority, and only with emailVerifiedField', async () => {
+      const { _id } = await User.create({ email: 'grace@example.com', passwordHash: 'old-hash' });
+      const users = mongooseUsers(User, options);
+      updates.length = 0;
+      await users.markEmailVerified!(String(_id));
+      expect((await User.findById(_id).lean())?.emailVerified).toBe(true);
+      expect(updates).toEqual([
+        expect.objectContaining({ updates: [expect.objectContaining({ u: { $set: { emailVerified: true } } })] }),
+      ]);
+      expect(updates[0]!.writeConcern).toMatchObject({ w: 'majority' });
+      await expect(users.markEmailVerified!('0123456789abcdef01234567')).rejects.toThrow(/no LifecycleUser/);
+      expect(mongooseUsers(User, { emailField: 'email', passwordField: 'passwordHash' }).markEmailVerified).toBe(
+        undefined,
+      );
+    });
+
+    test('refuses a passwordChangedAtField or emailVerifiedField the schema does not have, naming the option', () => {
+      expect(() => mongooseUsers(User, { ...options, passwordChangedAtField: 'changedAt' })).toThrow(
+        /"mongooseUsers\.passwordChangedAtField" names "changedAt", which is not a path of the LifecycleUser schema/,
+      );
+      expect(() => mongooseUsers(User, { ...options, emailVerifiedField: 'verified' })).toThrow(
+        /"mongooseUsers\.emailVerifiedField" names "verified"/,
+      );
+      expect(() => mongooseUsers(User, { ...options, emailVerifiedField: '' })).toThrow(OptionsError);
+    });
+
+    test('a reset through the router records both on the user', async () => {
+      const { _id } = await User.create({ email: 'linus@example.com', passwordHash: 'old-hash' });
+      const mailer = new OutboxMailer({ logger: false });
+      const router = passwordReset({
+        users: mongooseUsers(User, options),
+        mongoose: { connection, collection: 'lifecycle_tokens' },
+        mailer,
+        resetUrl: 'https://app.example/reset',
+        bcryptRounds: 4,
+        logger: false,
+      });
+      const app = express().use('/auth', router);
+      try {
+        expect((await request(app).post('/auth/forgot').send({ email: 'linus@example.com' })).status).toBe(202);
+        for (let i = 0; i < 100 && mailer.messages.length === 0; i += 1)
+          await new Promise((wake) => setTimeout(wake, 20));
+        const token = new URL(mailer.last('linus@example.com')!.data.resetUrl!).searchParams.get('token')!;
+        const reset = await request(app).post('/auth/reset').send({ token, password: 'a fresh passphrase' });
+        expect(reset.status).toBe(200);
+        const stored = await User.findById(_id).lean();
+        expect(await bcrypt.compare('a fresh passphrase', stored!.passwordHash)).toBe(true);
+        expect(stored?.passwordChangedAt).toBeInstanceOf(Date);
+        expect(stored?.emailVerified).toBe(true);
+      } finally {
+        await router.close();
+      }
+    });
+  },
+);

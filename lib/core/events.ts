@@ -25,6 +25,7 @@ interface EventBase {
  * Every event `hooks.onEvent` receives. None carries a token, code, link or password.
  * - `reset.requested`: a reset email is being sent to a known user.
  * - `reset.unknown_email`: `/forgot` for an address with no account.
+ * - `reset.skipped`: `hooks.allowReset` returned `false` for a known account; nothing was sent.
  * - `email.sent` / `email.failed`: delivery of one email.
  * - `rate_limited`: a per-IP limit answered 429, or the per-email limit silently dropped a request.
  * - `verify.failed`: a token or code was refused on `/verify` or `/reset`.
@@ -38,6 +39,7 @@ export type PasswordResetEvent =
   /** `issuedBy: 'app'`: by `router.sendResetLink` / `createResetLink`, not by a `/forgot` request. */
   | (EventBase & { type: 'reset.requested'; userId: string; email: string; issuedBy?: 'app' })
   | (EventBase & { type: 'reset.unknown_email'; email: string })
+  | (EventBase & { type: 'reset.skipped'; userId: string })
   | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
   | (EventBase & { type: 'email.failed'; kind: EmailKind; to: string; userId?: string; error: EventError })
   | (EventBase & { type: 'rate_limited'; limiter: RateLimitName; email?: string })

@@ -64,6 +64,10 @@ export interface FlowDependencies<Context> {
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
+  /** `hooks.beforeReset`: may refuse a reset (a thrown `PasswordResetError` is the answer) before the token is used. */
+  beforeReset?: (user: User, context: Context) => void | Promise<void>;
+  /** `hooks.allowReset`: `false` sends a known account nothing (e.g. it signs in only through an identity provider). */
+  allowReset?: (user: User) => boolean | Promise<boolean>;
   /** Counts one `/forgot` for a subject (`email:`, `account:`, `mailbox:` keys); `true` when over the limit. */
   overPerEmailLimit?: (subject: string) => Promise<boolean>;
   now: () => Date;
@@ -172,6 +176,7 @@ export class ResetFlow<Context> {
         return;
       }
       if (await this.overPerEmailLimit(`account:${user.id}`, email, ip)) return;
+      if (!(await this.allowed(user, ip))) return;
       const { token, record, code } = this.newToken(user, this.config.tokenTtlMs);
       await this.config.store.save(record);
       this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
@@ -295,6 +300,19 @@ export class ResetFlow<Context> {
         this.events.emit({ type: 'error', stage: 'settle', error: toEventError(error), ip });
       }),
     );
+  }
+
+  /** `hooks.allowReset`; a throwing hook sends nothing: it may be what keeps an SSO-only account from getting links. */
+  private async allowed(user: User, ip: string | undefined): Promise<boolean> {
+    const { allowReset } = this.config;
+    if (!allowReset) return true;
+    try {
+      if ((await allowReset(user)) !== false) return true;
+      this.events.emit({ type: 'reset.skipped', userId: user.id, ip });
+    } catch (error) {
+      this.events.emit({ type: 'error', stage: 'allowReset', error: toEventError(error), ip });
+    }
+    return false;
   }
 
   /** The per-email limit; an unreachable counter store counts nothing rather than stopping every reset email. */
@@ -431,6 +449,8 @@ export class ResetFlow<Context> {
       throw new PasswordResetError('PASSWORD_REJECTED', problems);
     }
 
+    await this.beforeReset(user, requester, release);
+
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
     const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
     const codeKey = attempt?.key ?? (this.config.code ? codeAttemptKey(user.id) : undefined);
@@ -469,6 +489,23 @@ export class ResetFlow<Context> {
     // The password is changed; what follows must not turn that into an error answer.
     // A reset by link frees a code flow that someone locked by spending its attempts, as a reset by code does.
     await this.afterReset(user, codeKey, requester);
+  }
+
+  /**
+   * `hooks.beforeReset`, after the checks and before hashing (a refused reset costs no bcrypt hash) and the claim (a
+   * refused reset leaves the link usable and gives back the code attempt it held). A `PasswordResetError` is the
+   * answer; anything else is a failed dependency, answered 503.
+   */
+  private async beforeReset(user: User, requester: Requester<Context>, release: () => Promise<void>): Promise<void> {
+    const hook = this.config.beforeReset;
+    if (!hook) return;
+    try {
+      await hook(user, requester.context);
+    } catch (error) {
+      await release();
+      if (error instanceof PasswordResetError) throw error;
+      throw new ServiceUnavailableError('beforeReset', error);
+    }
   }
 
   /**
@@ -587,6 +624,9 @@ export class ResetFlow<Context> {
       );
     });
     if (attemptKey) await attempt('clearAttempts', () => this.config.store.clearAttempts(attemptKey));
+    // The link reached the address and was used: that proves control of it. Before onPasswordReset, which may read it.
+    const { users } = this.config;
+    if (users.markEmailVerified) await attempt('markEmailVerified', () => users.markEmailVerified!(user.id));
     const hook = this.config.onPasswordReset;
     if (hook) await attempt('onPasswordReset', () => hook(user, requester.context));
     if (this.config.sendChangedNotice) {

@@ -18,4 +18,9 @@ export interface UserAdapter {
   findByEmail(email: string): Promise<User | null>;
   /** Stores a new password hash for the user. */
   updatePassword(id: string, passwordHash: string): Promise<void>;
+  /**
+   * Optional: marks the user's address verified. Called once after each successful reset (using the emailed link or
+   * code proved control of the address); a failure is an `error` event (stage `markEmailVerified`), the reset stands.
+   */
+  markEmailVerified?(id: string): Promise<void>;
 }

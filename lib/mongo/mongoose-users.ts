@@ -1,6 +1,6 @@
 /**
- * `mongooseUsers(Model, { emailField, passwordField })`: a `UserAdapter` over
- * the app's own Mongoose user model.
+ * `mongooseUsers(Model, { emailField, passwordField, passwordChangedAtField?, emailVerifiedField? })`: a
+ * `UserAdapter` over the app's own Mongoose user model.
  *
  * Email lookup is case-insensitive without building a regular expression from
  * input: an exact match under a case-insensitive collation (`strength: 2`).
@@ -26,6 +26,13 @@ export interface MongooseUsersOptions {
   nameField?: string;
   /** Schema path of the user's language (e.g. `de`), when the schema has it. @default 'locale' */
   localeField?: string;
+  /**
+   * Schema path set to the time of every reset, in the same write as the password (e.g. `'passwordChangedAt'`, for a
+   * check that refuses sessions or JWTs issued before it). @default none
+   */
+  passwordChangedAtField?: string;
+  /** Schema path set to `true` after a successful reset (the reset proved control of the address). @default none */
+  emailVerifiedField?: string;
   /**
    * Longest time one lookup or update may take, also while the database is
    * unreachable (however long your model would buffer); past it the router answers 503. @default 3000
@@ -88,12 +95,16 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
   }
   const emailField = checkPath(generic, 'emailField', options.emailField, true)!;
   const passwordField = checkPath(generic, 'passwordField', options.passwordField, true)!;
+  const passwordChangedAtField = checkPath(generic, 'passwordChangedAtField', options.passwordChangedAtField, false);
+  const emailVerifiedField = checkPath(generic, 'emailVerifiedField', options.emailVerifiedField, false);
   // Writing to a path the schema does not have would be dropped silently by Mongoose's strict mode: refuse it now.
   for (const [option, path] of [
     ['emailField', emailField],
     ['passwordField', passwordField],
+    ['passwordChangedAtField', passwordChangedAtField],
+    ['emailVerifiedField', emailVerifiedField],
   ] as const) {
-    if (!hasPath(generic, path))
+    if (path !== undefined && !hasPath(generic, path))
       throw new OptionsError(
         'ERR_EPR_OPTION_INVALID',
         `mongooseUsers.${option}`,
@@ -160,7 +171,7 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
     );
   };
 
-  return {
+  const adapter: UserAdapter = {
     async findByEmail(email: string): Promise<User | null> {
       if (typeof email !== 'string') throw new TypeError('mongooseUsers.findByEmail expects a string');
       const found = await lookup(email);
@@ -173,13 +184,37 @@ export function mongooseUsers<_Document = unknown>(model: MongooseModel, options
     async updatePassword(id: string, passwordHash: string): Promise<void> {
       const result = await bounded(
         users
-          .updateOne({ _id: id }, { $set: { [passwordField]: passwordHash } })
+          .updateOne(
+            { _id: id },
+            // One write: a session check reading the time never sees the new password without it.
+            {
+              $set: {
+                [passwordField]: passwordHash,
+                ...(passwordChangedAtField ? { [passwordChangedAtField]: new Date() } : {}),
+              },
+            },
+          )
           .setOptions({ ...op, ...MAJORITY })
           .exec(),
         op.timeoutMS,
       );
       if (result.matchedCount !== 1)
         throw new Error(`mongooseUsers.updatePassword: no ${generic.modelName} with this id`);
+    },
+  };
+  if (emailVerifiedField === undefined) return adapter;
+  return {
+    ...adapter,
+    async markEmailVerified(id: string): Promise<void> {
+      const result = await bounded(
+        users
+          .updateOne({ _id: id }, { $set: { [emailVerifiedField]: true } })
+          .setOptions({ ...op, ...MAJORITY })
+          .exec(),
+        op.timeoutMS,
+      );
+      if (result.matchedCount !== 1)
+        throw new Error(`mongooseUsers.markEmailVerified: no ${generic.modelName} with this id`);
     },
   };
 }

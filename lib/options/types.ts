@@ -172,6 +172,21 @@ export interface HookOptions {
   onPasswordReset?: (user: User, req: Request) => void | Promise<void>;
   /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
   onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
+  /**
+   * Awaited on `/reset` (JSON API and hosted page) after the credential and the password policy were checked, before
+   * the token is consumed: the last word on whether this reset may happen. Throwing a `PasswordResetError` answers
+   * with it (e.g. `new PasswordResetError('FORBIDDEN')`, 403) and leaves the link usable; anything else thrown is
+   * answered 503 `SERVICE_UNAVAILABLE`, with an `error` event (stage `beforeReset`), the link usable too.
+   * @example beforeReset: async (user) => { if (await isLocked(user.id)) throw new PasswordResetError('FORBIDDEN'); }
+   */
+  beforeReset?: (user: User, req: Request) => void | Promise<void>;
+  /**
+   * Called in `/forgot`'s background work for a known account, after the answer was written (so it changes neither
+   * the answer nor its timing). `false` sends nothing and emits `reset.skipped`, e.g. for accounts that sign in only
+   * through an identity provider (the hook may send its own email); a throw sends nothing and is an `error` event
+   * (stage `allowReset`). @default every account gets its link
+   */
+  allowReset?: (user: User) => boolean | Promise<boolean>;
 }
 
 /**

@@ -204,9 +204,11 @@ function checkEmails(value: unknown): void {
 
 function checkHooks(value: unknown): void {
   if (value === undefined) return;
-  const hooks = checkObject('hooks', value, ['onPasswordReset', 'onEvent']);
+  const hooks = checkObject('hooks', value, ['onPasswordReset', 'onEvent', 'beforeReset', 'allowReset']);
   checkFunction('hooks.onPasswordReset', hooks.onPasswordReset);
   checkFunction('hooks.onEvent', hooks.onEvent);
+  checkFunction('hooks.beforeReset', hooks.beforeReset);
+  checkFunction('hooks.allowReset', hooks.allowReset);
 }
 
 function checkPages(value: unknown): void {

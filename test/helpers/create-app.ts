@@ -132,10 +132,12 @@ function endsForgot(notifyUnknown: boolean): EventMatcher {
         return event.kind === 'reset' || event.kind === 'unknown';
       case 'reset.unknown_email':
         return !notifyUnknown;
+      case 'reset.skipped':
+        return true;
       case 'rate_limited':
         return event.limiter === 'perEmail';
       case 'error':
-        return event.stage === 'forgot';
+        return event.stage === 'forgot' || event.stage === 'allowReset';
       default:
         return false;
     }
