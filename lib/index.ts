@@ -20,4 +20,10 @@ export type { ErrorCode, ErrorDetail, OptionsErrorCode } from './core/errors';
 export type { User, UserAdapter } from './core/users';
 export type { Logger, PasswordResetEvent, PasswordResetEventType, EventError } from './core/events';
 export { escapeHtml } from './core/escape-html';
+export {
+  pwnedPasswords,
+  PwnedPasswordsError,
+  type PwnedPasswordsOptions,
+  type PwnedPasswordsErrorCode,
+} from './core/pwned-passwords';
 export type * from './options/types';
