@@ -15,7 +15,7 @@ function sha1(password: string): string {
   return createHash('sha1').update(password, 'utf8').digest('hex').toUpperCase();
 }
 
-type Mode = 'ok' | 'lowercase' | 'hang' | 'status-503' | 'html';
+type Mode = 'ok' | 'lowercase' | 'hang' | 'stall' | 'status-503' | 'html';
 
 /** A range API: `BREACHED` has 42 breaches; GOOD_PASSWORD's suffix is among the zero-count padding entries. */
 class RangeServer {
@@ -28,6 +28,10 @@ class RangeServer {
     this.server = createServer((req, res) => {
       this.requests.push({ url: req.url ?? '', headers: req.headers });
       if (this.mode === 'hang') return; // never answers; closeAllConnections() ends it
+      if (this.mode === 'stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).write(`${'0'.repeat(35)}:0\r\n`);
+        return;
+      }
       if (this.mode === 'status-503') {
         res.writeHead(503).end('Service Unavailable');
         return;
@@ -137,6 +141,7 @@ describe('guarantee 7: only the 5-character SHA-1 prefix leaves the process', ()
 describe("guarantee 5: a failed lookup fails closed by default (onError: 'reject')", () => {
   test.each([
     ['slower than timeoutMs', 'hang', 'ERR_EPR_PWNED_TIMEOUT'],
+    ['headers in time, then a stalled body', 'stall', 'ERR_EPR_PWNED_TIMEOUT'],
     ['a 5xx answer', 'status-503', 'ERR_EPR_PWNED_STATUS'],
     ['a 200 that is not the range format', 'html', 'ERR_EPR_PWNED_BAD_RESPONSE'],
   ] as const)('%s: 503 SERVICE_UNAVAILABLE, an error event, and the link stays usable', async (_, mode, code) => {
