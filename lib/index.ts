@@ -26,4 +26,10 @@ export {
   type RejectSessionsBeforeOptions,
   type SignedIn,
 } from './sessions/reject-sessions-before';
+export {
+  pwnedPasswords,
+  PwnedPasswordsError,
+  type PwnedPasswordsOptions,
+  type PwnedPasswordsErrorCode,
+} from './core/pwned-passwords';
 export type * from './options/types';

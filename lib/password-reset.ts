@@ -162,7 +162,10 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     dropLog,
     buildLink: config.buildLink,
     tokenTtlMs: config.tokenTtlMs,
-    policy: config.policy,
+    policy: {
+      ...config.policy,
+      onBreachCheckError: (error) => events.emit({ type: 'error', stage: 'password.isBreached', error }),
+    },
     hashPassword: config.hashPassword,
     code: config.code,
     sendChangedNotice: config.sendChangedNotice,

@@ -2,6 +2,7 @@ import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
 import type { PasswordOptions } from '../options/types';
 import type { ErrorDetail } from './errors';
+import { toEventError, type EventError } from './events';
 import type { User } from './users';
 
 /** bcrypt only reads the first 72 bytes; longer passwords are refused, never truncated. */
@@ -16,6 +17,8 @@ export interface ResolvedPasswordPolicy {
   /** Enforce bcrypt's byte limit (off when the app brings its own `hashPassword`). */
   maxBytes?: number;
   isBreached?: PasswordOptions['isBreached'];
+  /** Where a breach check that failed open reports its error (the router's `error` event). */
+  onBreachCheckError?: (error: EventError) => void;
   validate?: PasswordOptions['validate'];
 }
 
@@ -93,7 +96,10 @@ export async function findPasswordProblems(
       reject('strength', 'This password is too easy to guess. Add more words or characters.');
     }
   }
-  if (policy.isBreached && (await policy.isBreached(password))) {
+  const breachCheck = {
+    reportError: (error: unknown): void => policy.onBreachCheckError?.(toEventError(error, [password])),
+  };
+  if (policy.isBreached && (await policy.isBreached(password, breachCheck))) {
     reject('breached', 'This password has appeared in a data breach. Choose a different one.');
   }
   if (policy.validate) {

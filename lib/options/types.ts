@@ -52,6 +52,12 @@ export interface RateLimitOptions {
 export type RateLimitName = 'forgot' | 'verify' | 'reset' | 'perEmail';
 
 /** The password policy, checked on NFKC-normalized passwords before a token is consumed. */
+/** What the router hands `password.isBreached` besides the password. */
+export interface BreachCheckContext {
+  /** For a check that accepts the password although it could not look it up: emits an `error` event. */
+  reportError(error: unknown): void;
+}
+
 export interface PasswordOptions {
   /** Fewest characters (code points). @default 8 */
   minLength?: number;
@@ -64,8 +70,11 @@ export interface PasswordOptions {
   minStrength?: 0 | 1 | 2 | 3 | 4;
   /** Reject passwords from the bundled list of common passwords (about 49,000 entries). @default true */
   blockCommon?: boolean;
-  /** Resolves `true` when the password is known to be breached (e.g. a Have I Been Pwned lookup). */
-  isBreached?: (password: string) => boolean | Promise<boolean>;
+  /**
+   * Resolves `true` when the password is known to be breached, e.g. `pwnedPasswords()` (a Have I Been Pwned range
+   * lookup). A throw answers `503 SERVICE_UNAVAILABLE`; a check that fails open reports why through `context`.
+   */
+  isBreached?: (password: string, context: BreachCheckContext) => boolean | Promise<boolean>;
   /**
    * Your own rule: return `true`/`undefined` to accept, `false` or a message
    * string to reject (the message is shown to the user).
