@@ -187,19 +187,27 @@ export class ResetFlow<Context> {
     }
   }
 
-  /** A new token (and code, with the code flow) for `user`, valid `ttlMs`: the secret parts and what is stored. */
-  private newToken(user: User, ttlMs: number): { token: string; record: TokenRecord; code?: string } {
+  /**
+   * A new token for `user`, valid `ttlMs` (and not past `notAfter`), with a code when the code flow is on and
+   * `withCode`: the secret parts and what is stored.
+   */
+  private newToken(
+    user: Pick<User, 'id' | 'email'>,
+    ttlMs: number,
+    { withCode = true, notAfter }: { withCode?: boolean; notAfter?: Date } = {},
+  ): { token: string; record: TokenRecord; code?: string } {
     const token = generateToken();
     const now = this.config.now();
+    const expiresAt = now.getTime() + ttlMs;
     const record: TokenRecord = {
       tokenHash: hashToken(token),
       userId: user.id,
       email: user.email,
-      expiresAt: new Date(now.getTime() + ttlMs),
+      expiresAt: new Date(notAfter ? Math.min(expiresAt, notAfter.getTime()) : expiresAt),
       createdAt: now,
     };
     const codeOptions = this.config.code;
-    if (!codeOptions) return { token, record };
+    if (!codeOptions || !withCode) return { token, record };
     const code = generateCode(codeOptions.digits);
     record.codeSalt = generateSalt();
     record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
@@ -360,15 +368,8 @@ export class ResetFlow<Context> {
     ip: string | undefined,
   ): Promise<{ expiresAt: Date; email: string; token: string }> {
     const { store } = this.config;
-    const token = generateToken();
-    const now = this.config.now();
-    const traded: TokenRecord = {
-      tokenHash: hashToken(token),
-      userId: record.userId,
-      email: record.email,
-      expiresAt: new Date(Math.min(now.getTime() + ttlMs, record.expiresAt.getTime())),
-      createdAt: now,
-    };
+    const owner = { id: record.userId, email: record.email };
+    const { token, record: traded } = this.newToken(owner, ttlMs, { withCode: false, notAfter: record.expiresAt });
     await dependency('store', () => store.save(traded));
     const ticket = this.settler.open(user.id);
     let claimed: boolean;
