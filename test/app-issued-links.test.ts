@@ -3,7 +3,7 @@
  * the app (an admin, a support tool), awaited, without the limits, failing loudly, and superseding older links like
  * `/forgot`'s do.
  */
-import { OptionsError, PasswordResetError, type Mailer } from '../lib';
+import { MemoryTokenStore, OptionsError, PasswordResetError, type Mailer } from '../lib';
 import { ADA, createApp, tokenOf, type TestApp } from './helpers/create-app';
 
 let t: TestApp | undefined;
@@ -62,6 +62,19 @@ describe('app-issued links: router.sendResetLink and router.createResetLink', ()
     expect(t.events).toContainEqual(expect.objectContaining({ type: 'email.failed', kind: 'reset', userId: ADA.id }));
     // The link of an email that never went out supersedes nothing: the one from before still works.
     expect((await t.post('/verify', { token: tokenIn(url) })).status).toBe(200);
+  });
+
+  test('a store that fails to mark the link delivered after the email went out: resolves, and says so in an event', async () => {
+    class RefusingStore extends MemoryTokenStore {
+      override markDelivered(): Promise<void> {
+        return Promise.reject(new Error('write refused'));
+      }
+    }
+    t = await createApp({ options: { store: new RefusingStore() } });
+    await expect(t.router.sendResetLink(ADA.email)).resolves.toMatchObject({ userId: ADA.id });
+    expect(t.events).toContainEqual(expect.objectContaining({ type: 'error', stage: 'store' }));
+    const token = tokenOf(t.mailer.last(ADA.email));
+    expect((await t.post('/verify', { token })).status).toBe(200);
   });
 
   test('bad options name the option', async () => {

@@ -260,7 +260,8 @@ export class ResetFlow<Context> {
       }
       this.events.emit({ type: 'email.sent', kind: 'reset', to: user.email, userId: user.id });
     }
-    await this.config.store.markDelivered?.(record.tokenHash);
+    // After the email went out a failure here must not reject (the link works, by its hash): an event, retried.
+    await this.markDelivered(record, undefined);
     this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, issuedBy: 'app' });
     return { url: data.resetUrl!, userId: user.id, expiresAt: record.expiresAt };
   }
