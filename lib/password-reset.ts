@@ -10,7 +10,14 @@ import { DropLog } from './core/drop-log';
 import { EventSink, SECRET_KEYS, type Logger } from './core/events';
 import { ResetFlow } from './core/reset-flow';
 import { FORGOT_ANSWER } from './http/endpoints';
-import { addApiErrorHandler, addEndpointTags, addJsonApi, addMethodGuards, apiErrorMapper } from './http/json-api';
+import {
+  addApiErrorHandler,
+  addEndpointTags,
+  addJsonApi,
+  addMethodGuards,
+  addOptionsAnswers,
+  apiErrorMapper,
+} from './http/json-api';
 import { openApiDocument } from './http/openapi';
 import { buildLimiters } from './http/rate-limits';
 import { Answers } from './http/respond';
@@ -71,6 +78,9 @@ export interface ResetLinkOptions {
 function linkTtl(method: string, options: ResetLinkOptions | undefined, fallbackMs: number): number {
   if (options === undefined) return fallbackMs;
   if (typeof options !== 'object' || options === null) invalidOption(method, 'takes { ttl?, kind? } as options');
+  for (const key of Object.keys(options))
+    if (key !== 'ttl' && key !== 'kind')
+      invalidOption(`${method}.${key}`, 'is not an option; the options are ttl and kind');
   const { ttl, kind } = options;
   if (kind !== undefined && kind !== 'reset') invalidOption(`${method}.kind`, "must be 'reset'");
   return ttl === undefined ? fallbackMs : parseDuration(`${method}.ttl`, ttl);
@@ -180,15 +190,22 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
   const router = express.Router() as PasswordResetRouter;
 
   addEndpointTags(router, config.routes);
+  const allowed = allowedMethods(config);
+  addOptionsAnswers(router, allowed);
   // Form posts and the GET pages; JSON requests pass through to the API below unchanged.
   if (config.pages) router.use(pageRoutes({ config, pages: config.pages, flow, limiters, toApiError }));
   if (config.openapi) openApiRoute(router, config);
   addJsonApi(router, { readers: config.readers, routes: config.routes, flow, limiters, answers, secretKeys });
-  addMethodGuards(router, allowedMethods(config));
+  addMethodGuards(router, allowed);
   addApiErrorHandler(router, toApiError, answers);
 
   router.revokeTokens = (userId: string) => flow.revokeTokens(userId);
+  const checkEmail = (method: string, email: unknown): void => {
+    if (typeof email !== 'string' || email.length === 0)
+      invalidOption(`${method}(email)`, 'must be a non-empty string');
+  };
   router.sendResetLink = async (email, options) => {
+    checkEmail('sendResetLink', email);
     const { userId, expiresAt } = await flow.issueLink(
       email,
       linkTtl('sendResetLink', options, config.tokenTtlMs),
@@ -196,8 +213,10 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     );
     return { userId, expiresAt };
   };
-  router.createResetLink = async (email, options) =>
-    flow.issueLink(email, linkTtl('createResetLink', options, config.tokenTtlMs), false);
+  router.createResetLink = async (email, options) => {
+    checkEmail('createResetLink', email);
+    return flow.issueLink(email, linkTtl('createResetLink', options, config.tokenTtlMs), false);
+  };
   router.settled = () => background.settled();
   Object.defineProperty(router, 'outbox', {
     value: given.mailer === undefined && mailer instanceof OutboxMailer ? mailer : undefined,

@@ -62,6 +62,17 @@ describe('405 METHOD_NOT_ALLOWED on the router paths', () => {
     expect(answer.headers['referrer-policy']).toBe('no-referrer');
   });
 
+  test('OPTIONS on the hosted pages (renamed or not) answers the same: 204, Allow and the security headers', async () => {
+    t = await createApp({ options: { pages: true, routes: { forgot: '/lost', reset: '/new' } } });
+    for (const path of ['/lost', '/new']) {
+      const answer = await request(t.server).options(`${t.mountPath}${path}`);
+      expect(answer.status).toBe(204);
+      expect(answer.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    }
+  });
+
   test('paths the router does not serve still reach the app', async () => {
     t = await createApp();
     expect((await request(t.server).get(`${t.mountPath}/elsewhere`)).status).toBe(404);

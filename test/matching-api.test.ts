@@ -326,6 +326,8 @@ describe('respond', () => {
     ],
     ['returns status 600', () => ({ status: 600 })],
     ['returns status 200.5', () => ({ status: 200.5 })],
+    ['returns status 101 (not a final answer)', () => ({ status: 101 })],
+    ['returns a body with status 204', () => ({ status: 204, body: { a: 1 } })],
     ['returns a string status', () => ({ status: '200' as unknown as number })],
     ['returns nothing', () => undefined as unknown as { status: number }],
   ])('a respond that %s gives the default-shape 500 INTERNAL_ERROR and an error event', async (_name, broken) => {

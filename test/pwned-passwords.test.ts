@@ -200,6 +200,8 @@ describe('guarantee 5: pwnedPasswords options are checked at construction', () =
     [{ minCount: 1.5 }, 'pwnedPasswords.minCount'],
     [{ baseUrl: 'ftp://example.com' }, 'pwnedPasswords.baseUrl'],
     [{ baseUrl: '' }, 'pwnedPasswords.baseUrl'],
+    [{ baseUrl: 'http://user:pass@127.0.0.1:1' }, 'pwnedPasswords.baseUrl'],
+    [{ baseUrl: 'http://127.0.0.1:1/api?key=1' }, 'pwnedPasswords.baseUrl'],
     [{ userAgent: '' }, 'pwnedPasswords.userAgent'],
     [{ onError: 'ignore' }, 'pwnedPasswords.onError'],
     [{ timeout: 100 }, 'pwnedPasswords.timeout'],

@@ -60,7 +60,10 @@ function checkOptions(options: unknown): Required<PwnedPasswordsOptions> {
   checkString('pwnedPasswords.baseUrl', given.baseUrl);
   checkString('pwnedPasswords.userAgent', given.userAgent);
   const baseUrl = given.baseUrl ?? PWNED_PASSWORDS_DEFAULTS.baseUrl;
-  checkHttpUrl('pwnedPasswords.baseUrl', baseUrl, PWNED_PASSWORDS_DEFAULTS.baseUrl);
+  const url = checkHttpUrl('pwnedPasswords.baseUrl', baseUrl, PWNED_PASSWORDS_DEFAULTS.baseUrl);
+  // fetch refuses credentials in a URL, and a query or fragment would swallow the `/range/…` path appended to it.
+  if (url.username || url.password || url.search || url.hash)
+    invalidOption('pwnedPasswords.baseUrl', 'must be a plain URL without credentials, a query or a fragment');
   if (given.onError !== undefined && !ON_ERROR_VALUES.includes(given.onError)) {
     invalidOption('pwnedPasswords.onError', `must be 'reject' or 'allow', got ${describeValue(given.onError)}`);
   }

@@ -99,6 +99,21 @@ export function addJsonApi(router: Router, deps: JsonApiDependencies): void {
  * the app's HTML 404; `OPTIONS` answers `204` with `Allow` and the security headers. `allowed` maps each path the
  * router serves to the methods it answers there.
  */
+/**
+ * `OPTIONS` on the router's paths: `204` with `Allow` and the security headers. Registered before the hosted pages,
+ * whose sub-router would otherwise answer it with Express's automatic reply (200, no security headers).
+ */
+export function addOptionsAnswers(router: Router, allowed: ReadonlyMap<string, readonly string[]>): void {
+  for (const [path, methods] of allowed) {
+    const allow = [...methods, 'OPTIONS'].join(', ');
+    router.options(path, securityHeaders, (_req, res) => {
+      res.setHeader('Allow', allow);
+      res.statusCode = 204;
+      res.end();
+    });
+  }
+}
+
 export function addMethodGuards(router: Router, allowed: ReadonlyMap<string, readonly string[]>): void {
   for (const [path, methods] of allowed) {
     const allow = [...methods, 'OPTIONS'].join(', ');

@@ -32,9 +32,11 @@ function written(answer: unknown): Written {
       `respond must return { status, body? }, got ${answer === null ? 'null' : typeof answer}`,
     );
   const { status, body } = answer as { status?: unknown; body?: unknown };
-  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 599)
-    throw new InvalidAnswerError('respond must return an integer status from 100 to 599');
+  // 1xx are not final answers, and 204/304 cannot carry a body: either would desync a kept-alive connection.
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 200 || status > 599)
+    throw new InvalidAnswerError('respond must return an integer status from 200 to 599');
   if (body === undefined) return { status };
+  if (status === 204 || status === 304) throw new InvalidAnswerError(`respond returned a body with status ${status}`);
   const json = JSON.stringify(body) as string | undefined;
   if (json === undefined) throw new InvalidAnswerError('respond returned a body that is not JSON');
   return { status, json };

@@ -289,7 +289,7 @@ export type SuccessOutcome = ForgotSuccessOutcome | VerifySuccessOutcome | Reset
  */
 export type RespondOutcome = SuccessOutcome | ErrorOutcome<'forgot'> | ErrorOutcome<'verify'> | ErrorOutcome<'reset'>;
 
-/** `respond`'s answer: an HTTP status (100–599) and a body sent as JSON; no `body`: an empty answer. */
+/** `respond`'s answer: a status (200–599; no `body` with 204 or 304) and a body sent as JSON; no `body`: empty. */
 export interface RespondAnswer {
   status: number;
   body?: unknown;
