@@ -244,22 +244,7 @@ export class ResetFlow<Context> {
     const { token, record, code } = this.newToken(user, ttlMs);
     await this.config.store.save(record);
     const data = this.resetEmail(user, token, code, record);
-    if (send) {
-      const message = this.config.renderer.render('reset', user.email, data);
-      try {
-        await this.config.mailer.send(message);
-      } catch (error) {
-        this.events.emit({
-          type: 'email.failed',
-          kind: 'reset',
-          to: user.email,
-          userId: user.id,
-          error: toEventError(error, [data.resetUrl, code]),
-        });
-        throw error;
-      }
-      this.events.emit({ type: 'email.sent', kind: 'reset', to: user.email, userId: user.id });
-    }
+    if (send) await this.sendEmail('reset', user.email, data, user.id);
     // After the email went out a failure here must not reject (the link works, by its hash): an event, retried.
     await this.markDelivered(record, undefined);
     this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, issuedBy: 'app' });
@@ -705,12 +690,23 @@ export class ResetFlow<Context> {
     data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
     userId?: string,
   ): Promise<boolean> {
+    return this.sendEmail(kind, to, data, userId).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** Renders and sends one email, with its `email.sent` / `email.failed` event; rejects with the mailer's error. */
+  private async sendEmail(
+    kind: EmailKind,
+    to: string,
+    data: Omit<TemplateData, 'appName' | 'locale'> & { locale?: string },
+    userId?: string,
+  ): Promise<void> {
     try {
       // Inside the try: a custom template that throws is a failed email, not an unhandled rejection.
       const message = this.config.renderer.render(kind, to, data);
       await this.config.mailer.send(message);
-      this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
-      return true;
     } catch (error) {
       this.events.emit({
         type: 'email.failed',
@@ -719,7 +715,8 @@ export class ResetFlow<Context> {
         ...(userId ? { userId } : {}),
         error: toEventError(error, [data.resetUrl, data.code]),
       });
-      return false;
+      throw error;
     }
+    this.events.emit({ type: 'email.sent', kind, to, ...(userId ? { userId } : {}) });
   }
 }
