@@ -1,6 +1,6 @@
 /**
  * Two projects: `unit` needs nothing but Node (`npm run test:unit`, the fast loop), `integration` talks to a real
- * MongoDB-wire server, a real Chromium and the packed tarball. `npm test` runs both.
+ * MongoDB-wire server, a real redis-server, a real Chromium and the packed tarball. `npm test` runs both.
  * @type {import('jest').Config}
  */
 const shared = {
@@ -13,6 +13,8 @@ const INTEGRATION = [
   '/test/store-conformance\\.test\\.ts$',
   '/test/browser\\.test\\.ts$',
   '/test/consumers\\.test\\.ts$',
+  // A real redis-server, started by the suite itself (.ci/run installs the Debian package).
+  '/test/redis-[^/]*\\.test\\.ts$',
 ];
 
 module.exports = {
