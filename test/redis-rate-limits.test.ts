@@ -4,6 +4,8 @@
  * Express apps, two Redis connections) share every limit; a Redis that dies or stalls mid-test lets requests
  * through (fail open, as the README says) without a 5xx and without a request waiting on Redis.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { createClient } from 'redis';
 import type request from 'supertest';
 import type { PasswordResetOptions, RateLimitOptions, User, UserAdapter } from '../lib';
@@ -240,5 +242,34 @@ describeRedis('rate limits on a real Redis, shared by two app instances', () => 
     } finally {
       server.resume();
     }
+  });
+
+  test('a router built while Redis is unreachable starts and keeps the process up, saying each store failed to start', () => {
+    // Its own process: an unhandled rejection there ends the process, which is what this guards against.
+    const script = `
+      import { passwordReset } from './lib';
+      import { createRedisClient, redisRateLimitStore } from './examples/redis-rate-limits';
+      const redis = createRedisClient('redis://127.0.0.1:1');
+      const router = passwordReset({
+        users: { findByEmail: async () => null, updatePassword: async () => undefined },
+        resetUrl: 'https://app.example/reset',
+        rateLimit: { store: redisRateLimitStore(redis) },
+      });
+      setTimeout(() => { console.log('still running'); void router.close(); }, 300);
+    `;
+    const run = spawnSync(process.execPath, [require.resolve('tsx/cli'), '-e', script], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.stdout).toBe('still running\n');
+    expect(run.status).toBe(0);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      ...['forgot', 'verify', 'reset'].map(() =>
+        expect.stringMatching(/during store initialization.*: The client is closed$/),
+      ),
+      '[express-password-reset] the per-email counter store failed to start: The client is closed',
+    ]);
   });
 });

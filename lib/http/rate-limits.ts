@@ -56,9 +56,16 @@ function rateLimitLogger(logger: Logger | false): ExpressRateLimitLogger {
       );
   };
   return {
-    // Called for a counter store that failed (passOnStoreError): a hit that timed out may still land and count.
+    // Called for a counter store that failed (passOnStoreError): a hit that timed out may still land and count. Also
+    // for a store that failed to start, where no request is involved.
     error: (error: unknown, message?: string) =>
-      write(error, message, '; the request was let through, and its hit may still be counted if the write lands late'),
+      write(
+        error,
+        message,
+        message?.includes('during store initialization')
+          ? ''
+          : '; the request was let through, and its hit may still be counted if the write lands late',
+      ),
     warn: write,
   };
 }
@@ -94,8 +101,20 @@ function ipLimiter(
   };
 }
 
-function emailCounter(limit: LimitOptions, store: Store): (subject: string) => Promise<boolean> {
-  void store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as ExpressRateLimitOptions);
+function emailCounter(
+  limit: LimitOptions,
+  store: Store,
+  logger: ExpressRateLimitLogger,
+): (subject: string) => Promise<boolean> {
+  // As express-rate-limit does for the per-IP stores: a store that fails to start (rate-limit-redis loading its
+  // script while Redis is unreachable) is a log line, not an unhandled rejection that ends the process.
+  const failed = (error: unknown): void => logger.warn(error, 'the per-email counter store failed to start');
+  try {
+    const started: unknown = store.init?.({ windowMs: limit.windowMs, limit: limit.limit } as ExpressRateLimitOptions);
+    if (started instanceof Promise) void started.catch(failed);
+  } catch (error) {
+    failed(error);
+  }
   // Addresses (and the keys made of them) are personal data: the counter store only ever sees their hash.
   const keyOf = (subject: string): string => createHash('sha256').update(subject).digest('base64url');
   return async (subject) => (await store.increment(keyOf(subject))).totalHits > limit.limit;
@@ -123,6 +142,7 @@ export function buildLimiters(config: ResolvedRateLimits | false, events: EventS
     const limit = config.limits[name];
     if (limit) limiters.perIp[name] = ipLimiter(name, limit, newStore(name), events, rateLimitLogger(logger));
   }
-  if (config.limits.perEmail) limiters.perEmail = emailCounter(config.limits.perEmail, newStore('perEmail'));
+  if (config.limits.perEmail)
+    limiters.perEmail = emailCounter(config.limits.perEmail, newStore('perEmail'), rateLimitLogger(logger));
   return limiters;
 }
