@@ -10,7 +10,14 @@ import request from 'supertest';
 
 const ROOT = join(__dirname, '..');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const QUOTED = ['examples/quick-start.ts', 'examples/testing/app.ts', 'examples/testing/app.test.ts'];
+const QUOTED = [
+  'examples/quick-start.ts',
+  'examples/testing/app.ts',
+  'examples/testing/app.test.ts',
+  // Run by test/redis-rate-limits.test.ts and test/smtp-mailer.test.ts.
+  'examples/redis-rate-limits.ts',
+  'examples/smtp-mailer.ts',
+];
 
 /** The fenced block that follows `<!-- <path> -->` in the README. */
 function quoted(path: string): string | undefined {
