@@ -158,7 +158,7 @@ describeRedis('rate limits on a real Redis, shared by two app instances', () => 
     expect(keys.join(' ')).not.toMatch(/ada|example|u1/i);
   });
 
-  test('Redis killed mid-test: every limit lets requests through, no 5xx, no request waits; limits return with Redis', async () => {
+  test('Redis killed mid-test: limits fail open, no 5xx, no request waits; counting resumes with Redis', async () => {
     const limit = { windowMs: MINUTE, limit: 2 };
     const limits: RateLimitOptions = {
       forgot: limit,
@@ -244,7 +244,7 @@ describeRedis('rate limits on a real Redis, shared by two app instances', () => 
     }
   });
 
-  test('a router built while Redis is unreachable starts and keeps the process up, saying each store failed to start', () => {
+  test('a router built while Redis is unreachable keeps the process up, saying each store failed to start', () => {
     // Its own process: an unhandled rejection there ends the process, which is what this guards against.
     const script = `
       import { passwordReset } from './lib';

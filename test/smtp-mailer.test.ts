@@ -138,7 +138,7 @@ test('the reset email arrives over SMTP: From, To, Subject, a text and an HTML p
   await request(running.app).post('/auth/verify').send({ token }).expect(200);
 });
 
-test('user-influenced text is HTML-escaped in the HTML part and left as typed in the text part and the subject', async () => {
+test('user-influenced text is HTML-escaped in the HTML part, as typed in the text part and subject', async () => {
   const appName = 'Ben & Jerry <script>alert(1)</script>';
   const running = start({ emails: { appName } });
   await forgot(running, MALLORY.email);
@@ -155,7 +155,7 @@ test('user-influenced text is HTML-escaped in the HTML part and left as typed in
   expect(mail.text).toContain('Hello <img src=x onerror=alert(1)>,');
 });
 
-test('a refused RCPT is an email.failed event, or a logger.error line without onEvent, with nothing secret in either', async () => {
+test('a refused RCPT is an email.failed event, or a logger.error line without onEvent, nothing secret', async () => {
   const withHook = start({ emails: { appName: 'Acme' } });
   const withoutHook = start({ emails: { appName: 'Acme' } }, { onEvent: false });
   await forgot(withHook, REFUSED.email);
