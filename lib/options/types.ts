@@ -9,7 +9,7 @@ import type { Logger, PasswordResetEvent } from '../core/events';
 import type { User, UserAdapter } from '../core/users';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { MongooseConnection } from '../mongo/mongoose-types';
-import type { TokenStore } from '../stores/token-store';
+import type { TokenKind, TokenStore } from '../stores/token-store';
 
 /** Lifetime: milliseconds, or a string of a number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `'30m'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -265,8 +265,11 @@ export interface ForgotSuccessOutcome {
 export interface VerifySuccessOutcome {
   endpoint: 'verify';
   status: 200;
-  /** `token`: with `code.exchange`, the token a right code was traded for. */
-  body: { success: true; valid: true; expiresAt: string; token?: string };
+  /**
+   * `kind`: what the link (or code) is for, `'reset'` or `'invite'`. `token`: with `code.exchange`, the token a right
+   * code was traded for.
+   */
+  body: { success: true; valid: true; expiresAt: string; kind: TokenKind; token?: string };
 }
 
 export interface ResetSuccessOutcome {
