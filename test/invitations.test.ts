@@ -10,6 +10,7 @@ import {
   OptionsError,
   openApiDocument,
   type EmailMessage,
+  type EmailTemplates,
   type PasswordResetOptions,
   type TokenRecord,
 } from '../lib';
@@ -293,9 +294,9 @@ describe('the invitation email', () => {
   });
 
   test('an unknown kind under emails.templates is refused, naming the kinds (invite among them)', async () => {
-    await expect(
-      app({ emails: { templates: { welcome: { subject: 'x' } } as unknown as PasswordResetOptions['emails'] } }),
-    ).rejects.toThrow(/emails\.templates\.welcome.*allowed: reset, invite, changed, unknown/);
+    await expect(app({ emails: { templates: { welcome: { subject: 'x' } } as EmailTemplates } })).rejects.toThrow(
+      /emails\.templates\.welcome.*allowed: reset, invite, changed, unknown/,
+    );
   });
 });
 
@@ -427,10 +428,10 @@ describe('the hosted pages', () => {
 });
 
 test('the OpenAPI document says /verify answers kind reset or invite', () => {
-  const schema = openApiDocument({ basePath: '/auth/password' }).components.schemas.VerifyResult as {
-    required: string[];
-    properties: { kind: { enum: string[] } };
+  const { components } = openApiDocument({ basePath: '/auth/password' }) as unknown as {
+    components: { schemas: { VerifyResult: { required: string[]; properties: { kind: { enum: string[] } } } } };
   };
+  const schema = components.schemas.VerifyResult;
   expect(schema.required).toContain('kind');
   expect(schema.properties.kind.enum).toEqual(['reset', 'invite']);
 });
