@@ -396,7 +396,7 @@ describe('the hosted pages', () => {
       },
       fr: {
         h1: 'Choisissez un mot de passe pour votre nouveau compte',
-        button: 'Enregistrer le mot de passe',
+        button: 'Enregistrer mon mot de passe',
         done: 'Mot de passe enregistré | Votre mot de passe est enregistré et votre compte est prêt. Vous pouvez maintenant vous connecter.',
       },
     });

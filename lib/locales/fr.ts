@@ -98,7 +98,7 @@ export const fr: LocaleTexts = {
     invite: {
       title: 'Choisissez un mot de passe pour votre nouveau compte',
       intro: 'Bienvenue ! Choisissez le mot de passe avec lequel vous vous connecterez.',
-      submit: 'Enregistrer le mot de passe',
+      submit: 'Enregistrer mon mot de passe',
       doneTitle: 'Mot de passe enregistré',
       done: 'Votre mot de passe est enregistré et votre compte est prêt. Vous pouvez maintenant vous connecter.',
     },
