@@ -3,7 +3,9 @@
  * `createResetLink` issue a link of its own kind, with its own email and lifetime (7 days), `/verify` says the kind,
  * the hosted pages word it as a first password, and after it is used it is as dead as any used link.
  */
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import request from 'supertest';
 import {
   MemoryTokenStore,
@@ -434,4 +436,37 @@ test('the OpenAPI document says /verify answers kind reset or invite', () => {
   const schema = components.schemas.VerifyResult;
   expect(schema.required).toContain('kind');
   expect(schema.properties.kind.enum).toEqual(['reset', 'invite']);
+});
+
+describe("the README's Invitations example", () => {
+  const ROOT = join(__dirname, '..');
+
+  test('is quoted exactly, and runs: the account is created, invited, and sets its first password', async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const file = readFileSync(join(ROOT, 'examples/invitations.ts'), 'utf8').replace(
+      "from '../lib'",
+      "from 'express-password-reset'",
+    );
+    const at = readme.indexOf('<!-- examples/invitations.ts -->');
+    expect(at).toBeGreaterThan(readme.indexOf('### Invitations'));
+    expect(/```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1]).toBe(file);
+
+    const example = await import('../examples/invitations');
+    try {
+      const created = await request(example.app)
+        .post('/admin/users')
+        .send({ email: 'grace@example.com', name: 'Grace' });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({ id: '1', invitationExpiresAt: expect.any(String) });
+      const invitation = example.router.outbox!.last('grace@example.com')!;
+      expect([invitation.kind, invitation.subject]).toEqual(['invite', 'You have been invited to Acme']);
+      const token = tokenOf(invitation);
+      await request(example.app).post('/auth/password/reset').send({ token, password: GOOD_PASSWORD }).expect(200);
+      expect(example.accounts[0]!.passwordHash).toMatch(/^\$2b\$12\$/);
+      await example.router.settled();
+      expect(example.router.outbox!.messages.map((message) => message.kind)).toEqual(['invite']);
+    } finally {
+      await example.router.close();
+    }
+  });
 });
