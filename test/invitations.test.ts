@@ -184,6 +184,26 @@ describe('using an invitation', () => {
     expect(t.users.updates).toHaveLength(0);
   });
 
+  test('respond() gets kind in /verify success outcomes', async () => {
+    const bodies: unknown[] = [];
+    const t = await app({
+      respond: (outcome) => {
+        if (outcome.endpoint === 'verify' && 'body' in outcome) bodies.push(outcome.body);
+        return 'body' in outcome
+          ? { status: outcome.status, body: outcome.body }
+          : { status: outcome.status, body: { error: outcome.error } };
+      },
+    });
+    const invite = new URL((await t.router.createResetLink(ADA.email, { kind: 'invite' })).url).searchParams;
+    expect((await t.post('/verify', { token: invite.get('token') })).body).toMatchObject({ kind: 'invite' });
+    const reset = await t.requestToken();
+    await t.post('/verify', { token: reset });
+    expect(bodies).toEqual([
+      expect.objectContaining({ valid: true, kind: 'invite' }),
+      expect.objectContaining({ valid: true, kind: 'reset' }),
+    ]);
+  });
+
   test('a store that drops the kind (written for 0.1) keeps working: its tokens are resets', async () => {
     class OldStore extends MemoryTokenStore {
       override save({ kind: _kind, ...record }: TokenRecord): Promise<void> {

@@ -124,9 +124,12 @@ export interface EmailOptions {
    * without one ("Reset your password").
    */
   appName?: string;
-  /** Overrides of the built-in templates. */
+  /** Overrides of the built-in templates, per kind (`reset`, `invite`, `changed`, `unknown`). */
   templates?: EmailTemplates;
-  /** Email the user after their password was changed. @default true */
+  /**
+   * Email the user after their password was changed. Never after an invitation: that first password was just chosen.
+   * @default true
+   */
   sendChangedNotice?: boolean;
   /** Send a short "no account here" email to addresses with no account. @default false */
   notifyUnknown?: boolean;
@@ -147,7 +150,7 @@ export interface SendGridOptions {
    * SendGrid dynamic template ids (`d-…`) per kind; a kind without one is sent
    * with the built-in template as content. A template receives the
    * `TemplateData` fields as `dynamic_template_data`, e.g.
-   * `{ reset: 'd-0123456789abcdef0123456789abcdef' }`.
+   * `{ reset: 'd-0123456789abcdef0123456789abcdef', invite: 'd-…' }`.
    */
   templateIds?: Partial<Record<EmailKind, string>>;
   /** Sets `mail_settings.sandbox_mode`: SendGrid validates the request and delivers nothing. @default false */
