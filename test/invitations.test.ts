@@ -19,6 +19,7 @@ import {
 import {
   ADA,
   GOOD_PASSWORD,
+  MemoryUsers,
   RESET_URL,
   createApp,
   manualClock,
@@ -153,6 +154,31 @@ describe('using an invitation', () => {
     expect((await t.post('/reset', { token: reset, password: 'another long passphrase' })).status).toBe(200);
     await t.router.settled();
     expect(kinds(t)).toEqual(['invite', 'reset', 'changed']);
+  });
+
+  test('an invitation whose password write timed out is settled as one: reset.completed late with kind, no notice', async () => {
+    class UnconfirmedOnce extends MemoryUsers {
+      failure: Error | undefined = Object.assign(new Error('operation timed out'), {
+        name: 'MongoNetworkTimeoutError',
+      });
+      override async updatePassword(id: string, passwordHash: string): Promise<void> {
+        const failure = this.failure;
+        this.failure = undefined;
+        if (failure) throw failure;
+        await super.updatePassword(id, passwordHash);
+      }
+    }
+    const users = new UnconfirmedOnce([ADA]);
+    const t = await app({ users });
+    await t.router.sendResetLink(ADA.email, { kind: 'invite' });
+    const token = tokenOf(t.mailer.last(ADA.email));
+    expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(503);
+    await t.router.settled();
+    expect(users.updates).toHaveLength(1);
+    expect(t.events).toContainEqual(
+      expect.objectContaining({ type: 'reset.completed', userId: ADA.id, kind: 'invite', late: true }),
+    );
+    expect(kinds(t)).toEqual(['invite']);
   });
 
   test('a later /forgot supersedes an unused invitation, and a later invitation supersedes a reset link', async () => {
