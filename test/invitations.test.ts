@@ -48,7 +48,7 @@ const linkOf = (message: EmailMessage | undefined): string => message!.data.rese
 const kinds = (t: TestApp): string[] => t.mailer.messages.map((message) => message.kind);
 
 describe('issuing invitations', () => {
-  test('sendResetLink({ kind: "invite" }) emails the invitation, valid 7 days, and /verify answers kind invite', async () => {
+  test('sendResetLink({ kind: "invite" }) emails the invitation, valid 7 days; /verify says invite', async () => {
     const clock = manualClock();
     const t = await app({ now: clock.now });
     const issued = await t.router.sendResetLink(ADA.email, { kind: 'invite' });
@@ -85,7 +85,7 @@ describe('issuing invitations', () => {
     expect(JSON.stringify(t.events)).not.toContain(token);
   });
 
-  test('a given ttl is used; createResetLink({ kind: "invite" }) sends nothing and its link verifies as an invite', async () => {
+  test('a given ttl is used; createResetLink({ kind: "invite" }) sends nothing, its link verifies as one', async () => {
     const clock = manualClock();
     const t = await app({ now: clock.now });
     const sent = await t.router.sendResetLink(ADA.email, { kind: 'invite', ttl: '2d' });
@@ -130,7 +130,7 @@ describe('issuing invitations', () => {
 });
 
 describe('using an invitation', () => {
-  test('it sets the first password once: no "password changed" notice, reset.completed says invite, then it is dead', async () => {
+  test('it sets the first password once: no changed notice, reset.completed says invite, then dead', async () => {
     const t = await app();
     await t.router.sendResetLink(ADA.email, { kind: 'invite' });
     const token = tokenOf(t.mailer.last(ADA.email));
@@ -156,7 +156,7 @@ describe('using an invitation', () => {
     expect(kinds(t)).toEqual(['invite', 'reset', 'changed']);
   });
 
-  test('an invitation whose password write timed out is settled as one: reset.completed late with kind, no notice', async () => {
+  test('a timed-out password write is settled as an invitation: late reset.completed, no notice', async () => {
     class UnconfirmedOnce extends MemoryUsers {
       failure: Error | undefined = Object.assign(new Error('operation timed out'), {
         name: 'MongoNetworkTimeoutError',
@@ -360,7 +360,7 @@ describe('SendGrid templateIds.invite', () => {
     await fake.close();
   });
 
-  test('the invitation goes out as that dynamic template with its data, through the real @sendgrid/mail client', async () => {
+  test('sent as that dynamic template with its data, through the real @sendgrid/mail client', async () => {
     const ids = { reset: 'd-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', invite: 'd-dddddddddddddddddddddddddddddddd' };
     built = buildApp(fake, [{ id: 'u-ada', email: 'ada@example.com', name: 'Ada', locale: 'de' }], {
       sendgrid: { templateIds: ids },
@@ -405,7 +405,7 @@ describe('the hosted pages', () => {
   }
   const pathOf = (url: string): string => `${new URL(url).pathname}${new URL(url).search}`;
 
-  test('an invitation link reads "choose a password for your new account" in en, de and fr; a reset link does not', async () => {
+  test('an invitation reads "choose a password for your new account" in en, de, fr; a reset does not', async () => {
     const t = await pagesApp();
     const seen: Record<string, { h1: string; button: string; done: string }> = {};
     for (const [lang, header] of [
@@ -458,7 +458,7 @@ describe('the hosted pages', () => {
     expect(done.doc.querySelector('h1')!.text).toBe('Password changed');
   });
 
-  test('an invitation page re-shown after a rejected password keeps the invitation wording; the used link is dead', async () => {
+  test('re-shown after a rejected password it keeps the invitation wording; the used link is dead', async () => {
     const t = await pagesApp();
     const { url } = await t.router.createResetLink(ADA.email, { kind: 'invite' });
     const client = t.client();
