@@ -2,7 +2,7 @@
 export { passwordReset, FORGOT_RESPONSE, type PasswordResetRouter, type ResetLinkOptions } from './password-reset';
 export { openApiDocument, type OpenApiDocument, type OpenApiOptions, type JsonObject } from './http/openapi';
 export { MemoryTokenStore, type MemoryTokenStoreOptions } from './stores/memory-token-store';
-export type { TokenStore, TokenRecord } from './stores/token-store';
+export type { TokenStore, TokenRecord, TokenKind } from './stores/token-store';
 export { MongoTokenStore, type MongoTokenStoreOptions } from './mongo/mongo-token-store';
 export { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo/mongo-rate-limit-store';
 export { mongooseUsers, type MongooseUsersOptions } from './mongo/mongoose-users';

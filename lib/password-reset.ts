@@ -29,13 +29,13 @@ import { SendGridMailer } from './mail/sendgrid-mailer';
 import { MongoRateLimitStore } from './mongo/mongo-rate-limit-store';
 import { MongoTokenStore } from './mongo/mongo-token-store';
 import { invalidOption } from './options/checks';
-import { MAX_PENDING_PER_CLIENT, MAX_PENDING_REQUESTS } from './options/defaults';
+import { DEFAULTS, MAX_PENDING_PER_CLIENT, MAX_PENDING_REQUESTS } from './options/defaults';
 import { parseDuration } from './options/duration';
 import { resolveOptions, type ResolvedOptions } from './options/resolve';
 import type { PasswordResetOptions, RateLimitOptions } from './options/types';
 import { pageRoutes } from './pages/page-routes';
 import { MemoryTokenStore } from './stores/memory-token-store';
-import type { TokenStore } from './stores/token-store';
+import { TOKEN_KINDS, type TokenKind, type TokenStore } from './stores/token-store';
 
 export { FORGOT_RESPONSE } from './http/endpoints';
 
@@ -68,22 +68,36 @@ export interface PasswordResetRouter extends Router {
 
 /** Options of `router.sendResetLink` and `router.createResetLink`. */
 export interface ResetLinkOptions {
-  /** Lifetime of the link: milliseconds or a string such as `'2h'` (at most 7 days). @default the `tokenTtl` option */
+  /**
+   * Lifetime of the link: milliseconds or a string such as `'2h'` (at most 7 days).
+   * @default the `tokenTtl` option; `'7d'` for `kind: 'invite'`
+   */
   ttl?: number | string;
-  /** The email: `'reset'` (the reset email). @default 'reset' */
-  kind?: 'reset';
+  /**
+   * What the link is for: `'reset'` (the reset email) or `'invite'` (the invitation email: "choose a password for
+   * your new account"; no code, no "password changed" notice after it is used).
+   * @default 'reset'
+   */
+  kind?: TokenKind;
 }
 
+const isTokenKind = (value: unknown): value is TokenKind => TOKEN_KINDS.some((kind) => kind === value);
+
 /** Checks the options of an app-issued link; a mistake is an `OptionsError` naming `method.option`. */
-function linkTtl(method: string, options: ResetLinkOptions | undefined, fallbackMs: number): number {
-  if (options === undefined) return fallbackMs;
+function linkOptions(
+  method: string,
+  options: ResetLinkOptions | undefined,
+  defaultTtlMs: Readonly<Record<TokenKind, number>>,
+): { ttlMs: number; kind: TokenKind } {
+  if (options === undefined) return { ttlMs: defaultTtlMs.reset, kind: 'reset' };
   if (typeof options !== 'object' || options === null) invalidOption(method, 'takes { ttl?, kind? } as options');
   for (const key of Object.keys(options))
     if (key !== 'ttl' && key !== 'kind')
       invalidOption(`${method}.${key}`, 'is not an option; the options are ttl and kind');
-  const { ttl, kind } = options;
-  if (kind !== undefined && kind !== 'reset') invalidOption(`${method}.kind`, "must be 'reset'");
-  return ttl === undefined ? fallbackMs : parseDuration(`${method}.ttl`, ttl);
+  const { ttl, kind = 'reset' } = options;
+  if (!isTokenKind(kind))
+    invalidOption(`${method}.kind`, `must be one of ${TOKEN_KINDS.map((name) => `'${name}'`).join(', ')}`);
+  return { ttlMs: ttl === undefined ? defaultTtlMs[kind] : parseDuration(`${method}.ttl`, ttl), kind };
 }
 
 function defaultMailer(options: PasswordResetOptions, logger: Logger | false): Mailer {
@@ -204,18 +218,20 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     if (typeof email !== 'string' || email.length === 0)
       invalidOption(`${method}(email)`, 'must be a non-empty string');
   };
+  const linkTtls: Record<TokenKind, number> = {
+    reset: config.tokenTtlMs,
+    invite: parseDuration('inviteTtl', DEFAULTS.inviteTtl),
+  };
   router.sendResetLink = async (email, options) => {
     checkEmail('sendResetLink', email);
-    const { userId, expiresAt } = await flow.issueLink(
-      email,
-      linkTtl('sendResetLink', options, config.tokenTtlMs),
-      true,
-    );
+    const { ttlMs, kind } = linkOptions('sendResetLink', options, linkTtls);
+    const { userId, expiresAt } = await flow.issueLink(email, ttlMs, true, kind);
     return { userId, expiresAt };
   };
   router.createResetLink = async (email, options) => {
     checkEmail('createResetLink', email);
-    return flow.issueLink(email, linkTtl('createResetLink', options, config.tokenTtlMs), false);
+    const { ttlMs, kind } = linkOptions('createResetLink', options, linkTtls);
+    return flow.issueLink(email, ttlMs, false, kind);
   };
   router.settled = () => background.settled();
   Object.defineProperty(router, 'outbox', {

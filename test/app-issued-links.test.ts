@@ -45,6 +45,7 @@ describe('app-issued links: router.sendResetLink and router.createResetLink', ()
       success: true,
       valid: true,
       expiresAt: expiresAt.toISOString(),
+      kind: 'reset',
     });
   });
 

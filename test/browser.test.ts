@@ -176,6 +176,39 @@ describeBrowser('hosted pages in headless Chromium', () => {
       ]);
     });
   });
+
+  test('an invitation link: worded for a first password, and it sets one (fr, JavaScript on)', async () => {
+    const t = PAGE_STRINGS.fr!;
+    await withBrowser(true, 'fr', async (context) => {
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') problems.push(message.text());
+      });
+      page.on('pageerror', (error) => problems.push(error.message));
+      const updatesBefore = app.users.updates.length;
+
+      await app.router.sendResetLink(ADA.email, { kind: 'invite' });
+      const message = app.mailer.last(ADA.email)!;
+      expect(message.kind).toBe('invite');
+      await page.goto(message.data.resetUrl!);
+      await page.waitForURL(`${origin}${BASE}/reset`);
+      expect(await heading(page)).toBe(t.invite.title);
+      expect(await page.getByText(t.invite.intro).count()).toBe(1);
+      expect(await page.getByRole('button', { name: t.reset.submit }).count()).toBe(0);
+      await screenshots(page, 'invite-fr-1-form');
+
+      await page.getByLabel(t.reset.password, { exact: true }).fill(GOOD_PASSWORD);
+      await page.getByLabel(t.reset.confirm).fill(GOOD_PASSWORD);
+      await page.getByRole('button', { name: t.invite.submit }).click();
+      await page.getByRole('heading', { name: t.invite.doneTitle }).waitFor();
+      expect(await page.getByText(t.invite.done).count()).toBe(1);
+      await screenshots(page, 'invite-fr-2-done');
+
+      expect(app.users.updates.slice(updatesBefore).map((update) => update.id)).toEqual([ADA.id]);
+      expect(problems).toEqual([]);
+    });
+  });
 });
 
 /**

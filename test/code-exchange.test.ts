@@ -140,6 +140,7 @@ describe('code.exchange: a right code at /verify is traded for a new token', () 
       success: true,
       valid: true,
       expiresAt: expect.any(String),
+      kind: 'reset',
       token: expect.any(String),
     });
     const { token } = traded.body as { token: string };
@@ -148,7 +149,7 @@ describe('code.exchange: a right code at /verify is traded for a new token', () 
 
     // Checking the new token does not trade it again: the token answer has no `token`.
     const checked = await t.post('/verify', { token });
-    expect(checked.body).toEqual({ success: true, valid: true, expiresAt: traded.body.expiresAt });
+    expect(checked.body).toEqual({ success: true, valid: true, expiresAt: traded.body.expiresAt, kind: 'reset' });
     const reset = await t.post('/reset', { token, password: GOOD_PASSWORD });
     expect(reset.status).toBe(200);
     expect(t.users.updates).toEqual([{ id: ADA.id, passwordHash: expect.stringMatching(/^\$2b\$04\$/) }]);

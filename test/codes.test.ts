@@ -64,7 +64,7 @@ describe('the code flow', () => {
     const code = await requestCode(t);
     const verify = await t.post('/verify', { email: ADA.email, code });
     expect(verify.status).toBe(200);
-    expect(verify.body).toEqual({ success: true, valid: true, expiresAt: expect.any(String) });
+    expect(verify.body).toEqual({ success: true, valid: true, expiresAt: expect.any(String), kind: 'reset' });
     expect((await t.post('/verify', { email: ADA.email, code })).status).toBe(200);
 
     const reset = await t.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD });

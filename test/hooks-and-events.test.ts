@@ -88,7 +88,14 @@ describe('hooks.onEvent', () => {
     t = await createApp();
     await t.forgot(ADA.email);
     expect(t.events).toEqual([
-      { type: 'reset.requested', userId: ADA.id, email: ADA.email, ip: expect.any(String), at: expect.any(Date) },
+      {
+        type: 'reset.requested',
+        userId: ADA.id,
+        email: ADA.email,
+        kind: 'reset',
+        ip: expect.any(String),
+        at: expect.any(Date),
+      },
       { type: 'email.sent', kind: 'reset', to: ADA.email, userId: ADA.id, at: expect.any(Date) },
     ]);
   });
@@ -108,7 +115,7 @@ describe('hooks.onEvent', () => {
     await t.post('/reset', { token, password: GOOD_PASSWORD });
     await t.waitForEvent((e) => e.type === 'email.sent' && e.kind === 'changed', from);
     expect(t.events.slice(from)).toEqual([
-      { type: 'reset.completed', userId: ADA.id, ip: expect.any(String), at: expect.any(Date) },
+      { type: 'reset.completed', userId: ADA.id, kind: 'reset', ip: expect.any(String), at: expect.any(Date) },
       { type: 'email.sent', kind: 'changed', to: ADA.email, userId: ADA.id, at: expect.any(Date) },
     ]);
   });

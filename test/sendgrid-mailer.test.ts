@@ -111,7 +111,7 @@ describe('options are checked at construction', () => {
       'a template for an unknown kind',
       { templateIds: { welcome: TEMPLATE.reset } },
       'sendgrid.templateIds.welcome',
-      /allowed: reset, changed, unknown/,
+      /allowed: reset, invite, changed, unknown/,
     ],
     [
       'eleven categories',

@@ -59,6 +59,7 @@ describe('token format and storage', () => {
       success: true,
       valid: true,
       expiresAt: new Date(clock.now().getTime() + 30 * 60_000).toISOString(),
+      kind: 'reset',
     });
     expect((await t.post('/verify', { token })).status).toBe(200);
     expect((await t.post('/reset', { token, password: GOOD_PASSWORD })).status).toBe(200);

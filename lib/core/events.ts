@@ -4,6 +4,7 @@
  */
 import type { EmailKind } from '../mail/mailer';
 import type { RateLimitName } from '../options/types';
+import type { TokenKind } from '../stores/token-store';
 
 /** Where warnings go. */
 export interface Logger {
@@ -23,7 +24,7 @@ interface EventBase {
 
 /**
  * Every event `hooks.onEvent` receives. None carries a token, code, link or password.
- * - `reset.requested`: a reset email is being sent to a known user.
+ * - `reset.requested`: a link is being sent to a known user (`kind`: `'reset'`, or `'invite'` for an invitation).
  * - `reset.unknown_email`: `/forgot` for an address with no account.
  * - `reset.skipped`: `hooks.allowReset` returned `false` for a known account; nothing was sent.
  * - `email.sent` / `email.failed`: delivery of one email.
@@ -32,12 +33,12 @@ interface EventBase {
  * - `code.locked`: a user's wrong-code attempts reached `code.maxAttempts`.
  * - `code.exchanged`: with `code.exchange`, a right code was traded for a new token (the code and link are dead).
  * - `password.rejected`: a new password broke the policy (the rules, never the password).
- * - `reset.completed`: a password was changed.
+ * - `reset.completed`: a password was changed (`kind`: through a reset link or code, or an invitation).
  * - `error`: background or dependency work failed (store, user adapter, hook).
  */
 export type PasswordResetEvent =
   /** `issuedBy: 'app'`: by `router.sendResetLink` / `createResetLink`, not by a `/forgot` request. */
-  | (EventBase & { type: 'reset.requested'; userId: string; email: string; issuedBy?: 'app' })
+  | (EventBase & { type: 'reset.requested'; userId: string; email: string; kind: TokenKind; issuedBy?: 'app' })
   | (EventBase & { type: 'reset.unknown_email'; email: string })
   | (EventBase & { type: 'reset.skipped'; userId: string })
   | (EventBase & { type: 'email.sent'; kind: EmailKind; to: string; userId?: string })
@@ -53,7 +54,7 @@ export type PasswordResetEvent =
   | (EventBase & { type: 'code.exchanged'; userId: string })
   | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
   /** `late`: the password write had failed (the answer was 503) and landed afterwards; the reset was then finished. */
-  | (EventBase & { type: 'reset.completed'; userId: string; late?: true })
+  | (EventBase & { type: 'reset.completed'; userId: string; kind: TokenKind; late?: true })
   /** A token consumed by a `/reset` that failed before the password changed was put back: the link works again. */
   | (EventBase & { type: 'token.restored'; userId: string })
   | (EventBase & { type: 'error'; stage: string; error: EventError });

@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
-import type { TokenRecord, TokenStore } from '../stores/token-store';
+import { kindOf, type TokenKind, type TokenRecord, type TokenStore } from '../stores/token-store';
 import type { BackgroundWork } from './background-work';
 import type { DropLog } from './drop-log';
 import { MAX_SETTLING, Settler, mayStillLand, type SettleTicket } from './settling';
@@ -131,7 +131,7 @@ function withoutSecrets(error: unknown, secrets: string[]): Error {
 export class ResetFlow<Context> {
   private readonly events: EventSink;
   /** The last `/reset` in progress per credential, so parallel resets with one credential run one after another. */
-  private readonly resetsInProgress = new Map<string, Promise<void>>();
+  private readonly resetsInProgress = new Map<string, Promise<unknown>>();
   private readonly settler: Settler;
 
   constructor(private readonly config: FlowDependencies<Context>) {
@@ -179,7 +179,7 @@ export class ResetFlow<Context> {
       if (!(await this.allowed(user, ip))) return;
       const { token, record, code } = this.newToken(user, this.config.tokenTtlMs);
       await this.config.store.save(record);
-      this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, ip });
+      this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, kind: 'reset', ip });
       const sent = await this.deliver('reset', user.email, this.resetEmail(user, token, code, record), user.id);
       if (sent) await this.markDelivered(record, ip);
     } catch (error) {
@@ -188,13 +188,13 @@ export class ResetFlow<Context> {
   }
 
   /**
-   * A new token for `user`, valid `ttlMs` (and not past `notAfter`), with a code when the code flow is on and
-   * `withCode`: the secret parts and what is stored.
+   * A new token of `kind` for `user`, valid `ttlMs` (and not past `notAfter`), with a code when the code flow is on,
+   * `withCode`, and the token is a reset's: the secret parts and what is stored.
    */
   private newToken(
     user: Pick<User, 'id' | 'email'>,
     ttlMs: number,
-    { withCode = true, notAfter }: { withCode?: boolean; notAfter?: Date } = {},
+    { withCode = true, notAfter, kind = 'reset' }: { withCode?: boolean; notAfter?: Date; kind?: TokenKind } = {},
   ): { token: string; record: TokenRecord; code?: string } {
     const token = generateToken();
     const now = this.config.now();
@@ -205,16 +205,18 @@ export class ResetFlow<Context> {
       email: user.email,
       expiresAt: new Date(notAfter ? Math.min(expiresAt, notAfter.getTime()) : expiresAt),
       createdAt: now,
+      kind,
     };
     const codeOptions = this.config.code;
-    if (!codeOptions || !withCode) return { token, record };
+    // An invitation lives for days: a short code would have that long to be guessed, a little each attempt window.
+    if (!codeOptions || !withCode || kind === 'invite') return { token, record };
     const code = generateCode(codeOptions.digits);
     record.codeSalt = generateSalt();
     record.codeHash = hashCode(codeOptions.key, code, record.codeSalt);
     return { token, record, code };
   }
 
-  /** The template data of a reset email carrying `token`. */
+  /** The template data of the email carrying `token` (a reset or an invitation). */
   private resetEmail(user: User, token: string, code: string | undefined, record: TokenRecord): TemplateData {
     const ttlMs = record.expiresAt.getTime() - record.createdAt.getTime();
     return {
@@ -232,22 +234,23 @@ export class ResetFlow<Context> {
    * `router.sendResetLink` / `router.createResetLink`: a link for the account with this address, issued by the app
    * (an admin, a support tool): awaited, without limits, and failing loudly. With `send`, the email is sent and the
    * promise resolves once the mailer accepted it; without, the link is handed to the app to deliver. Either way the
-   * new link supersedes the older ones only once it is out, as `/forgot`'s do.
+   * new link supersedes the older ones only once it is out, as `/forgot`'s do, whatever their kind.
    */
   async issueLink(
     email: string,
     ttlMs: number,
     send: boolean,
+    kind: TokenKind = 'reset',
   ): Promise<{ url: string; userId: string; expiresAt: Date }> {
     const user = await this.config.users.findByEmail(email);
     if (!user) throw new PasswordResetError('ACCOUNT_NOT_FOUND');
-    const { token, record, code } = this.newToken(user, ttlMs);
+    const { token, record, code } = this.newToken(user, ttlMs, { kind });
     await this.config.store.save(record);
     const data = this.resetEmail(user, token, code, record);
-    if (send) await this.sendEmail('reset', user.email, data, user.id);
+    if (send) await this.sendEmail(kind, user.email, data, user.id);
     // After the email went out a failure here must not reject (the link works, by its hash): an event, retried.
     await this.markDelivered(record, undefined);
-    this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, issuedBy: 'app' });
+    this.events.emit({ type: 'reset.requested', userId: user.id, email: user.email, kind, issuedBy: 'app' });
     return { url: data.resetUrl!, userId: user.id, expiresAt: record.expiresAt };
   }
 
@@ -326,19 +329,19 @@ export class ResetFlow<Context> {
   /**
    * `/verify`: checks a token or code without consuming it (with `code.exchange`, a right code is traded for `token`
    * instead). `email` is the account's address, for the hosted page that names the account a link resets; the JSON
-   * answer leaves it out.
+   * answer leaves it out. `kind`: what the link is for (an invitation's page is worded for a first password).
    */
   async verify(
     credential: Credential,
     ip: string | undefined,
-  ): Promise<{ expiresAt: Date; email: string; token?: string }> {
+  ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token?: string }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
     const user = await this.accountOf(record, 'verify', ip);
     if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
     const exchangeTtlMs = this.config.code?.exchangeTtlMs;
     if (attempt && exchangeTtlMs !== undefined) return this.exchange(record, user, exchangeTtlMs, ip);
-    return { expiresAt: record.expiresAt, email: user.email };
+    return { expiresAt: record.expiresAt, email: user.email, kind: kindOf(record) };
   }
 
   /**
@@ -352,10 +355,15 @@ export class ResetFlow<Context> {
     user: User,
     ttlMs: number,
     ip: string | undefined,
-  ): Promise<{ expiresAt: Date; email: string; token: string }> {
+  ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token: string }> {
     const { store } = this.config;
     const owner = { id: record.userId, email: record.email };
-    const { token, record: traded } = this.newToken(owner, ttlMs, { withCode: false, notAfter: record.expiresAt });
+    const kind = kindOf(record);
+    const { token, record: traded } = this.newToken(owner, ttlMs, {
+      withCode: false,
+      notAfter: record.expiresAt,
+      kind,
+    });
     await dependency('store', () => store.save(traded));
     const ticket = this.settler.open(user.id);
     let claimed: boolean;
@@ -378,7 +386,7 @@ export class ResetFlow<Context> {
     // failure here is retried in the background rather than answered: the code is spent, the token must go out.
     await this.markDelivered(traded, ip);
     this.events.emit({ type: 'code.exchanged', userId: user.id, ip });
-    return { expiresAt: traded.expiresAt, email: user.email, token };
+    return { expiresAt: traded.expiresAt, email: user.email, kind, token };
   }
 
   /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */
@@ -395,9 +403,10 @@ export class ResetFlow<Context> {
   /**
    * `/reset`: checks the credential and the password policy, then consumes the token and stores the new hash.
    * Parallel resets with one credential (in this process) run one after another: once one has changed the
-   * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N.
+   * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N. Resolves the
+   * kind of the link that was used.
    */
-  async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
+  async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<TokenKind> {
     const key = 'token' in credential ? hashToken(credential.token) : `code:${normalizeEmail(credential.email)}`;
     const previous = this.resetsInProgress.get(key);
     const mine = (previous ?? Promise.resolve())
@@ -405,13 +414,17 @@ export class ResetFlow<Context> {
       .then(() => this.resetOnce(credential, rawPassword, requester));
     this.resetsInProgress.set(key, mine);
     try {
-      await mine;
+      return await mine;
     } finally {
       if (this.resetsInProgress.get(key) === mine) this.resetsInProgress.delete(key);
     }
   }
 
-  private async resetOnce(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<void> {
+  private async resetOnce(
+    credential: Credential,
+    rawPassword: string,
+    requester: Requester<Context>,
+  ): Promise<TokenKind> {
     const { store, users } = this.config;
     const { ip } = requester;
     const { record, attempt } = await this.authenticate(credential, 'reset', ip);
@@ -471,11 +484,13 @@ export class ResetFlow<Context> {
       throw new ServiceUnavailableError('users', withoutSecrets(error, [passwordHash]));
     }
     this.settler.close(ticket);
-    this.events.emit({ type: 'reset.completed', userId: user.id, ip });
+    const kind = kindOf(record);
+    this.events.emit({ type: 'reset.completed', userId: user.id, kind, ip });
 
     // The password is changed; what follows must not turn that into an error answer.
     // A reset by link frees a code flow that someone locked by spending its attempts, as a reset by code does.
-    await this.afterReset(user, codeKey, requester);
+    await this.afterReset(user, codeKey, requester, kind);
+    return kind;
   }
 
   /**
@@ -518,7 +533,7 @@ export class ResetFlow<Context> {
    * if the last failure was a refusal; a write that may still land leaves the link consumed (reported).
    */
   private async finishLateReset(settling: Settling<Context>, ticket: SettleTicket): Promise<void> {
-    const { user, passwordHash, requester, codeKey } = settling;
+    const { user, passwordHash, requester, codeKey, record } = settling;
     const written = await this.settler.persist(() => this.config.users.updatePassword(user.id, passwordHash), ticket);
     if (!written.ok) {
       this.reportUnsettled('users', written, requester.ip, [...requester.secrets(), passwordHash]);
@@ -526,8 +541,9 @@ export class ResetFlow<Context> {
       return;
     }
     if (ticket.cancelled) return;
-    this.events.emit({ type: 'reset.completed', userId: user.id, ip: requester.ip, late: true });
-    await this.afterReset(user, codeKey, requester);
+    const kind = kindOf(record);
+    this.events.emit({ type: 'reset.completed', userId: user.id, kind, ip: requester.ip, late: true });
+    await this.afterReset(user, codeKey, requester, kind);
   }
 
   /**
@@ -588,7 +604,12 @@ export class ResetFlow<Context> {
     return this.config.store.revokeUser(userId);
   }
 
-  private async afterReset(user: User, attemptKey: string | undefined, requester: Requester<Context>): Promise<void> {
+  private async afterReset(
+    user: User,
+    attemptKey: string | undefined,
+    requester: Requester<Context>,
+    kind: TokenKind,
+  ): Promise<void> {
     const attempt = async <T>(stage: string, call: () => T | Promise<T>): Promise<void> => {
       try {
         await call();
@@ -616,7 +637,8 @@ export class ResetFlow<Context> {
     if (users.markEmailVerified) await attempt('markEmailVerified', () => users.markEmailVerified!(user.id));
     const hook = this.config.onPasswordReset;
     if (hook) await attempt('onPasswordReset', () => hook(user, requester.context));
-    if (this.config.sendChangedNotice) {
+    // An invitation set the first password: "your password was changed" would alarm a user who just chose it.
+    if (this.config.sendChangedNotice && kind !== 'invite') {
       this.config.background.track(
         this.deliver('changed', user.email, { email: user.email, name: user.name, locale: user.locale }, user.id).then(
           () => undefined,

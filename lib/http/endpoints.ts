@@ -8,6 +8,7 @@ import type Joi from 'joi';
 import type { ErrorCode } from '../core/errors';
 import type { Requester, ResetFlow } from '../core/reset-flow';
 import type { LimitOptions } from '../options/types';
+import { TOKEN_KINDS } from '../stores/token-store';
 import { clientKey } from './client-key';
 import {
   bodyReader,
@@ -161,12 +162,18 @@ const verify: EndpointDefinition<VerifyBody> = {
       name: 'VerifyResult',
       schema: {
         type: 'object',
-        required: ['success', 'valid', 'expiresAt'],
+        required: ['success', 'valid', 'expiresAt', 'kind'],
         additionalProperties: false,
         properties: {
           success: { const: true },
           valid: { const: true },
           expiresAt: { type: 'string', format: 'date-time' },
+          kind: {
+            enum: [...TOKEN_KINDS],
+            description:
+              'What the link is for: `reset` (a forgotten password) or `invite` (an invitation to choose the first ' +
+              'password of a new account).',
+          },
         },
       },
       exchange: {
@@ -180,10 +187,10 @@ const verify: EndpointDefinition<VerifyBody> = {
     },
   },
   run: async ({ body, flow, requester }) => {
-    const { expiresAt, token } = await flow.verify(credentialOf(body), requester.ip);
+    const { expiresAt, kind, token } = await flow.verify(credentialOf(body), requester.ip);
     return {
       status: 200,
-      body: { success: true, valid: true, expiresAt: expiresAt.toISOString(), ...(token ? { token } : {}) },
+      body: { success: true, valid: true, expiresAt: expiresAt.toISOString(), kind, ...(token ? { token } : {}) },
     };
   },
 };

@@ -18,6 +18,35 @@ export const de: LocaleTexts = {
       ignore:
         'Falls Sie das nicht angefordert haben, können Sie diese E-Mail ignorieren. Ihr Passwort bleibt unverändert.',
     },
+    invite: {
+      subject: (app) => (app ? `Einladung zu ${app}` : 'Einladung zu Ihrem neuen Konto'),
+      intro: (app) =>
+        `Sie wurden${app ? ` zu ${app}` : ''} eingeladen: Wählen Sie über den folgenden Link ein Passwort für Ihr neues Konto.`,
+      button: 'Passwort wählen',
+      expires: (seconds) => {
+        const [days, hours, minutes] = [
+          Math.floor(seconds / 86_400),
+          Math.floor(seconds / 3600),
+          Math.floor(seconds / 60),
+        ];
+        const valid =
+          days > 0
+            ? days === 1
+              ? 'einen Tag'
+              : `${days} Tage`
+            : hours > 0
+              ? hours === 1
+                ? 'eine Stunde'
+                : `${hours} Stunden`
+              : minutes > 0
+                ? minutes === 1
+                  ? 'eine Minute'
+                  : `${minutes} Minuten`
+                : 'weniger als eine Minute';
+        return `Der Link ist ${valid} lang gültig und kann nur einmal verwendet werden.`;
+      },
+      ignore: 'Falls Sie diese Einladung nicht erwartet haben, können Sie diese E-Mail ignorieren.',
+    },
     changed: {
       subject: (app) => (app ? `Ihr Passwort für ${app} wurde geändert` : 'Ihr Passwort wurde geändert'),
       body: (app) => `Das Passwort Ihres Kontos${app ? ` bei ${app}` : ''} wurde soeben geändert.`,
@@ -70,6 +99,13 @@ export const de: LocaleTexts = {
     done: {
       title: 'Passwort geändert',
       message: 'Ihr Passwort wurde geändert. Sie können sich jetzt mit dem neuen Passwort anmelden.',
+    },
+    invite: {
+      title: 'Passwort für Ihr neues Konto wählen',
+      intro: 'Willkommen! Wählen Sie das Passwort, mit dem Sie sich anmelden werden.',
+      submit: 'Passwort speichern',
+      doneTitle: 'Passwort festgelegt',
+      done: 'Ihr Passwort ist festgelegt und Ihr Konto ist bereit. Sie können sich jetzt anmelden.',
     },
     errors: {
       emailRequired: 'Geben Sie Ihre E-Mail-Adresse ein.',

@@ -17,6 +17,30 @@ export const en: LocaleTexts = {
       },
       ignore: 'If you did not ask for this, you can ignore this email; your password stays the same.',
     },
+    invite: {
+      subject: (app) => (app ? `You have been invited to ${app}` : 'You have been invited'),
+      intro: (app) =>
+        `You have been invited${app ? ` to ${app}` : ''}: choose a password for your new account with the link below.`,
+      button: 'Choose your password',
+      expires: (seconds) => {
+        const [days, hours, minutes] = [
+          Math.floor(seconds / 86_400),
+          Math.floor(seconds / 3600),
+          Math.floor(seconds / 60),
+        ];
+        const count = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+        const left =
+          days > 0
+            ? count(days, 'day')
+            : hours > 0
+              ? count(hours, 'hour')
+              : minutes > 0
+                ? count(minutes, 'minute')
+                : 'less than a minute';
+        return `The link expires in ${left} and can be used once.`;
+      },
+      ignore: 'If you did not expect this invitation, you can ignore this email.',
+    },
     changed: {
       subject: (app) => (app ? `Your ${app} password was changed` : 'Your password was changed'),
       body: (app) => `The password of your ${app ? `${app} ` : ''}account was just changed.`,
@@ -63,6 +87,13 @@ export const en: LocaleTexts = {
     done: {
       title: 'Password changed',
       message: 'Your password has been changed. You can now sign in with your new password.',
+    },
+    invite: {
+      title: 'Choose a password for your new account',
+      intro: 'Welcome! Choose the password you will sign in with.',
+      submit: 'Save password',
+      doneTitle: 'Password set',
+      done: 'Your password is set and your account is ready. You can now sign in.',
     },
     errors: {
       emailRequired: 'Enter your email address.',

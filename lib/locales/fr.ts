@@ -18,6 +18,30 @@ export const fr: LocaleTexts = {
       ignore:
         'Si vous n’êtes pas à l’origine de cette demande, vous pouvez ignorer cet e-mail\u00a0; votre mot de passe reste inchangé.',
     },
+    invite: {
+      subject: (app) => (app ? `Invitation à rejoindre ${app}` : 'Invitation à créer votre compte'),
+      intro: (app) =>
+        `Vous avez reçu une invitation${app ? ` à rejoindre ${app}` : ''}\u00a0: choisissez un mot de passe pour votre nouveau compte à l’aide du lien ci-dessous.`,
+      button: 'Choisir mon mot de passe',
+      expires: (seconds) => {
+        const [days, hours, minutes] = [
+          Math.floor(seconds / 86_400),
+          Math.floor(seconds / 3600),
+          Math.floor(seconds / 60),
+        ];
+        const count = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+        const left =
+          days > 0
+            ? count(days, 'jour')
+            : hours > 0
+              ? count(hours, 'heure')
+              : minutes > 0
+                ? count(minutes, 'minute')
+                : 'moins d’une minute';
+        return `Le lien expire dans ${left} et ne peut être utilisé qu’une seule fois.`;
+      },
+      ignore: 'Si vous ne vous attendiez pas à cette invitation, vous pouvez ignorer cet e-mail.',
+    },
     changed: {
       subject: (app) => `Votre mot de passe${app ? ` ${app}` : ''} a été modifié`,
       body: (app) => `Le mot de passe de votre compte${app ? ` ${app}` : ''} vient d’être modifié.`,
@@ -70,6 +94,13 @@ export const fr: LocaleTexts = {
       title: 'Mot de passe modifié',
       message:
         'Votre mot de passe a été modifié. Vous pouvez maintenant vous connecter avec votre nouveau mot de passe.',
+    },
+    invite: {
+      title: 'Choisissez un mot de passe pour votre nouveau compte',
+      intro: 'Bienvenue ! Choisissez le mot de passe avec lequel vous vous connecterez.',
+      submit: 'Enregistrer mon mot de passe',
+      doneTitle: 'Mot de passe enregistré',
+      done: 'Votre mot de passe est enregistré et votre compte est prêt. Vous pouvez maintenant vous connecter.',
     },
     errors: {
       emailRequired: 'Saisissez votre adresse e-mail.',

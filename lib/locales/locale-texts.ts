@@ -19,6 +19,15 @@ export interface EmailTexts {
     expires: (seconds: number) => string;
     ignore: string;
   };
+  /** The invitation: an account the app created, whose owner chooses a first password through the link. */
+  invite: {
+    subject: (appName?: string) => string;
+    intro: (appName?: string) => string;
+    button: string;
+    /** The link's lifetime in whole seconds (days by default); rounded down, never promising more than it has. */
+    expires: (seconds: number) => string;
+    ignore: string;
+  };
   changed: { subject: (appName?: string) => string; body: (appName?: string) => string; notYou: string };
   unknown: {
     subject: (appName?: string) => string;
@@ -65,6 +74,8 @@ export interface PageTexts {
     invalidTitle: string;
   };
   done: { title: string; message: string };
+  /** The link's form and success page for an invitation: a first password, not a reset. */
+  invite: { title: string; intro: string; submit: string; doneTitle: string; done: string };
   errors: {
     emailRequired: string;
     emailInvalid: string;

@@ -66,6 +66,32 @@ const BUILT_IN: { [K in EmailKind]: (s: EmailTexts, lang: string) => CompiledTem
           `<p>${escapeHtml(s.reset.expires(lifetimeSeconds(d)))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`,
       ),
   }),
+  // No code, whatever the code flow: a short code that lives for days is a guess away (see the README).
+  invite: (s, lang) => ({
+    subject: (d) => s.invite.subject(d.appName),
+    text: (d) =>
+      [
+        s.greeting(d.name),
+        '',
+        s.invite.intro(d.appName),
+        '',
+        d.resetUrl ?? '',
+        '',
+        s.invite.expires(lifetimeSeconds(d)),
+        '',
+        s.invite.ignore,
+      ].join('\n'),
+    html: (d) =>
+      layout(
+        lang,
+        d.appName,
+        greetingHtml(s, d) +
+          `<p>${escapeHtml(s.invite.intro(d.appName))}</p>` +
+          `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="${BUTTON_STYLE}">${escapeHtml(s.invite.button)}</a></p>` +
+          `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
+          `<p>${escapeHtml(s.invite.expires(lifetimeSeconds(d)))}</p><p style="color:#666">${escapeHtml(s.invite.ignore)}</p>`,
+      ),
+  }),
   changed: (s, lang) => ({
     subject: (d) => s.changed.subject(d.appName),
     text: (d) => [s.greeting(d.name), '', s.changed.body(d.appName), '', s.changed.notYou].join('\n'),

@@ -1,11 +1,12 @@
 /** The seam between the router and whatever delivers email. */
+import { TOKEN_KINDS } from '../stores/token-store';
 
 /**
- * The emails the package sends, the one list of them: `reset` (the link and
- * code), `changed` (the notice after a reset), `unknown` (to an address with no
- * account, when `emails.notifyUnknown` is on).
+ * The emails the package sends, the one list of them: one per token kind, carrying its link (`reset`: the link and
+ * code; `invite`: an invitation to choose a first password), then `changed` (the notice after a reset) and `unknown`
+ * (to an address with no account, when `emails.notifyUnknown` is on).
  */
-export const EMAIL_KINDS = ['reset', 'changed', 'unknown'] as const;
+export const EMAIL_KINDS = [...TOKEN_KINDS, 'changed', 'unknown'] as const;
 
 /** One of {@link EMAIL_KINDS}. */
 export type EmailKind = (typeof EMAIL_KINDS)[number];
@@ -21,13 +22,13 @@ export interface TemplateData {
   name?: string;
   /** The recipient address. */
   email: string;
-  /** The reset link (kind `reset` only). */
+  /** The link (kinds `reset` and `invite`). */
   resetUrl?: string;
-  /** The numeric code (kind `reset` with the code flow on). */
+  /** The numeric code (kind `reset` with the code flow on; invitations carry none). */
   code?: string;
-  /** Lifetime of the link in minutes, rounded, at least 1 (kind `reset`). */
+  /** Lifetime of the link in minutes, rounded, at least 1 (kinds `reset` and `invite`). */
   expiresInMinutes?: number;
-  /** Lifetime of the link in whole seconds (kind `reset`): 0 for a lifetime under a second. */
+  /** Lifetime of the link in whole seconds (kinds `reset` and `invite`): 0 for a lifetime under a second. */
   expiresInSeconds?: number;
   /** The locale the email was rendered in, e.g. `en`. */
   locale: string;

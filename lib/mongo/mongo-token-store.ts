@@ -13,7 +13,7 @@
 import type { FilterQuery, Model } from 'mongoose';
 import type { Logger } from '../core/events';
 import { checkPositiveInteger } from '../options/checks';
-import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from '../stores/token-store';
+import { DEFAULT_EXPIRED_RETENTION_MS, TOKEN_KINDS, type TokenRecord, type TokenStore } from '../stores/token-store';
 import {
   DEFAULT_PURGE_INTERVAL_MS,
   DEFAULT_TIMEOUT_MS,
@@ -87,6 +87,7 @@ const TOKEN_FIELDS = {
   email: { type: String, required: true },
   codeHash: String,
   codeSalt: String,
+  kind: { type: String, enum: [...TOKEN_KINDS] },
   expiresAt: { type: Date, required: true },
   createdAt: { type: Date, required: true },
   delivered: Boolean,
@@ -107,6 +108,7 @@ function documentToRecord(doc: TokenDocument): TokenRecord {
     expiresAt: doc.expiresAt,
     createdAt: doc.createdAt,
     ...(doc.codeHash === undefined || doc.codeHash === null ? {} : { codeHash: doc.codeHash, codeSalt: doc.codeSalt }),
+    ...(doc.kind === undefined || doc.kind === null ? {} : { kind: doc.kind }),
   };
 }
 
@@ -196,6 +198,7 @@ export class MongoTokenStore implements TokenStore {
       expiresAt: record.expiresAt,
       createdAt: record.createdAt,
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+      ...(record.kind === undefined ? {} : { kind: record.kind }),
       delivered: false,
     };
     await this.run(insertDocument(this.tokens.collection, doc, this.write));

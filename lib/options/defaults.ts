@@ -37,6 +37,8 @@ export const DEFAULT_FIELDS: Readonly<Record<FieldName, readonly string[]>> = {
 
 export const DEFAULTS = {
   tokenTtl: '30m',
+  /** The `ttl` of `router.sendResetLink` / `createResetLink` with `kind: 'invite'`: an invitee may be away a while. */
+  inviteTtl: '7d',
   bcryptRounds: 12,
   password: { minLength: 8, maxLength: 64, blockCommon: true },
   code: { digits: 6, maxAttempts: 5, exchange: false, exchangeTtl: '10m' },

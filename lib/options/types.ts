@@ -9,7 +9,7 @@ import type { Logger, PasswordResetEvent } from '../core/events';
 import type { User, UserAdapter } from '../core/users';
 import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { MongooseConnection } from '../mongo/mongoose-types';
-import type { TokenStore } from '../stores/token-store';
+import type { TokenKind, TokenStore } from '../stores/token-store';
 
 /** Lifetime: milliseconds, or a string of a number and a unit (`ms`, `s`, `m`, `h`, `d`), e.g. `'30m'`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -124,9 +124,12 @@ export interface EmailOptions {
    * without one ("Reset your password").
    */
   appName?: string;
-  /** Overrides of the built-in templates. */
+  /** Overrides of the built-in templates, per kind (`reset`, `invite`, `changed`, `unknown`). */
   templates?: EmailTemplates;
-  /** Email the user after their password was changed. @default true */
+  /**
+   * Email the user after their password was changed. Never after an invitation: that first password was just chosen.
+   * @default true
+   */
   sendChangedNotice?: boolean;
   /** Send a short "no account here" email to addresses with no account. @default false */
   notifyUnknown?: boolean;
@@ -147,7 +150,7 @@ export interface SendGridOptions {
    * SendGrid dynamic template ids (`d-…`) per kind; a kind without one is sent
    * with the built-in template as content. A template receives the
    * `TemplateData` fields as `dynamic_template_data`, e.g.
-   * `{ reset: 'd-0123456789abcdef0123456789abcdef' }`.
+   * `{ reset: 'd-0123456789abcdef0123456789abcdef', invite: 'd-…' }`.
    */
   templateIds?: Partial<Record<EmailKind, string>>;
   /** Sets `mail_settings.sandbox_mode`: SendGrid validates the request and delivers nothing. @default false */
@@ -265,8 +268,11 @@ export interface ForgotSuccessOutcome {
 export interface VerifySuccessOutcome {
   endpoint: 'verify';
   status: 200;
-  /** `token`: with `code.exchange`, the token a right code was traded for. */
-  body: { success: true; valid: true; expiresAt: string; token?: string };
+  /**
+   * `kind`: what the link (or code) is for, `'reset'` or `'invite'`. `token`: with `code.exchange`, the token a right
+   * code was traded for.
+   */
+  body: { success: true; valid: true; expiresAt: string; kind: TokenKind; token?: string };
 }
 
 export interface ResetSuccessOutcome {

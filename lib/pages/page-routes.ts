@@ -26,6 +26,7 @@ import { catchAsync, enabledHandlers, securityHeaders, sendBody } from '../http/
 import { DEFAULT_LOCALE, LOCALES, LOCALE_CODES, closestLocale, type Locale, type PageTexts } from '../locales';
 import type { ResolvedOptions } from '../options/resolve';
 import type { PagesOptions, RoutePath } from '../options/types';
+import type { TokenKind } from '../stores/token-store';
 import { CSRF_FIELD, isSameSitePost, issueCsrfValue } from './csrf';
 import { clearLinkCookie, readLinkCookie, setLinkCookie, TOKEN_SHAPE } from './link-cookie';
 import { API_ERROR_TEXT, fieldMessage, ruleMessage } from './page-messages';
@@ -208,19 +209,22 @@ export function pageRoutes(deps: PageDependencies): Router {
     focus?: string,
   ): Promise<void> => {
     let email: string;
+    let kind: TokenKind;
     try {
-      ({ email } = await flow.verify({ token }, req.ip));
+      ({ email, kind } = await flow.verify({ token }, req.ip));
     } catch (error) {
       if (isDeadLink(error)) return deadLink(req, res, ctx, error);
       throw error;
     }
+    // An invitation's owner chooses a first password: the page must not read as if someone asked for a reset.
+    const words = kind === 'invite' ? ctx.t.invite : ctx.t.reset;
     send(res, status, ctx, {
-      heading: ctx.t.reset.title,
-      paragraphs: [ctx.t.reset.intro],
+      heading: words.title,
+      paragraphs: [words.intro],
       account: ctx.t.reset.account(email),
       form: {
         action: ctx.href(resetPage),
-        submit: ctx.t.reset.submit,
+        submit: words.submit,
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         username: email,
         focus,
@@ -416,8 +420,9 @@ export function pageRoutes(deps: PageDependencies): Router {
         // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
         if (Object.keys(errors).length > 0) return again(400, errors);
 
+        let kind: TokenKind;
         try {
-          await flow.reset(credential, password, requesterOf(req));
+          kind = await flow.reset(credential, password, requesterOf(req));
         } catch (error) {
           if (!(error instanceof PasswordResetError)) throw error;
           if (error.code === 'PASSWORD_REJECTED')
@@ -434,7 +439,11 @@ export function pageRoutes(deps: PageDependencies): Router {
         }
         clearLinkCookie(req, res, resetPage);
         if (pages.successRedirect) return res.redirect(303, pages.successRedirect);
-        send(res, 200, ctx, { heading: t.done.title, paragraphs: [t.done.message] });
+        const done =
+          kind === 'invite'
+            ? { heading: t.invite.doneTitle, text: t.invite.done }
+            : { heading: t.done.title, text: t.done.message };
+        send(res, 200, ctx, { heading: done.heading, paragraphs: [done.text] });
       }),
     ),
   );

@@ -78,6 +78,20 @@ export function tokenStoreConformance(options: TokenStoreConformanceOptions): Co
       },
     ],
     [
+      "a token's kind comes back as saved: an invitation stays one, also as the newest, superseding a reset",
+      async (store, _subject, record, clock) => {
+        const reset = record({ kind: 'reset', createdAt: new Date(clock - 1000) });
+        const invite = record({ kind: 'invite', expiresAt: new Date(clock + 7 * 86_400_000) });
+        await issue(store, reset);
+        await issue(store, invite);
+        strictEqual(await store.find(reset.tokenHash), null);
+        deepStrictEqual(await store.find(invite.tokenHash), invite);
+        deepStrictEqual(await store.findByUser('user-1'), invite);
+        // A store that dropped the field would turn the invitation into a reset (a token without a kind is one).
+        strictEqual((await store.find(invite.tokenHash))?.kind, 'invite');
+      },
+    ],
+    [
       'findByUser returns the newest token of the user, null for a user without one',
       async (store, _subject, record, clock) => {
         const first = record({ createdAt: new Date(clock - 1000) });

@@ -1,4 +1,4 @@
-import { DEFAULT_EXPIRED_RETENTION_MS, type TokenRecord, type TokenStore } from './token-store';
+import { DEFAULT_EXPIRED_RETENTION_MS, type TokenKind, type TokenRecord, type TokenStore } from './token-store';
 import { checkPositiveInteger } from '../options/checks';
 
 /** Options of {@link MemoryTokenStore}. */
@@ -33,6 +33,7 @@ interface Entry {
   createdAt: number;
   codeHash?: string;
   codeSalt?: string;
+  kind?: TokenKind;
   /** Set by markDelivered: only then does the token supersede others and count as the user's newest. */
   delivered: boolean;
   /** Order of saving: breaks ties of `createdAt` (one millisecond, or a test's frozen clock) by request order. */
@@ -85,6 +86,7 @@ export class MemoryTokenStore implements TokenStore {
       expiresAt: record.expiresAt.getTime(),
       createdAt: record.createdAt.getTime(),
       ...(record.codeHash === undefined ? {} : { codeHash: record.codeHash, codeSalt: record.codeSalt }),
+      ...(record.kind === undefined ? {} : { kind: record.kind }),
       delivered: false,
       sequence: (this.saved += 1),
     });
@@ -201,5 +203,6 @@ function entryToRecord(tokenHash: string, entry: Entry): TokenRecord {
     expiresAt: new Date(entry.expiresAt),
     createdAt: new Date(entry.createdAt),
     ...(entry.codeHash === undefined ? {} : { codeHash: entry.codeHash, codeSalt: entry.codeSalt }),
+    ...(entry.kind === undefined ? {} : { kind: entry.kind }),
   };
 }

@@ -13,6 +13,20 @@
  */
 export const DEFAULT_EXPIRED_RETENTION_MS = 3_600_000;
 
+/**
+ * What a token is for, the one list of them: `reset` (a forgotten password) and `invite` (an account the app created,
+ * whose owner chooses a first password). Each kind is also the kind of the email that carries it.
+ */
+export const TOKEN_KINDS = ['reset', 'invite'] as const;
+
+/** One of {@link TOKEN_KINDS}. */
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+/** A record's kind: tokens stored by 0.1, and by stores that drop fields they do not know, are resets. */
+export function kindOf(record: Pick<TokenRecord, 'kind'>): TokenKind {
+  return record.kind ?? 'reset';
+}
+
 /** A stored reset token. Only hashes are stored, never the token or code themselves. */
 export interface TokenRecord {
   /** SHA-256 of the token, base64url. Unique. */
@@ -29,6 +43,8 @@ export interface TokenRecord {
   expiresAt: Date;
   /** When the token was issued; orders tokens of one user (newest wins). */
   createdAt: Date;
+  /** What the token is for; absent: `'reset'` (tokens stored by 0.1). */
+  kind?: TokenKind;
 }
 
 /** Storage of reset tokens and of wrong-code attempt counters. */
