@@ -5,6 +5,8 @@
  * nothing; the otp never reaches events or logs. The hosted pages ask for it too, also without JavaScript.
  */
 import type { AddressInfo } from 'node:net';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import request from 'supertest';
 import {
   MemoryTokenStore,
@@ -309,6 +311,33 @@ describe('secondFactor on the JSON API', () => {
     expect(seen).not.toContain(otp);
   });
 
+  test('without hooks.onEvent, the logged error line of a throwing verify has no otp either', async () => {
+    const lines: string[] = [];
+    const log = (line: string): void => void lines.push(line);
+    const calls: Calls = { required: [], verify: [] };
+    const plain = await createApp();
+    open.push(plain);
+    const router = passwordReset({
+      ...plain.options,
+      hooks: {},
+      logger: { error: log, warn: log, info: log },
+      secondFactor: secondFactorOf(calls, {
+        verify: (_user, otp) => {
+          throw new Error(`token ${otp} refused by the authenticator`);
+        },
+      }),
+    });
+    const server = (await import('express')).default().use('/pr', router);
+    await request(server).post('/pr/forgot').send({ email: ADA.email }).expect(202);
+    await router.settled();
+    const token = /token=([\w-]+)/.exec(plain.mailer.last(ADA.email)!.text)![1]!;
+    await request(server).post('/pr/reset').send({ token, password: GOOD_PASSWORD, otp: '975311' }).expect(503);
+    await router.close();
+    const line = lines.find((entry) => entry.includes('secondFactor.verify'));
+    expect(line).toContain('token [redacted] refused by the authenticator');
+    expect(lines.join('\n')).not.toContain('975311');
+  });
+
   test('otp is a bounded string under the names of fields.otp; without secondFactor it is an unknown key', async () => {
     const app = await sfApp({ fields: { otp: ['totp', 'mfaCode'] } });
     const token = await app.requestToken(ADA.email);
@@ -363,6 +392,19 @@ describe('secondFactor with the code flow', () => {
     expect((await app.post('/reset', { token, password: GOOD_PASSWORD, otp: RIGHT_OTP })).status).toBe(200);
   });
 
+  test('a right code refused for its otp keeps its code attempt: six refusals with code.maxAttempts 2', async () => {
+    const app = await sfApp({ code: { enabled: true, maxAttempts: 2 } });
+    await app.forgot(ADA.email);
+    const code = app.mailer.last(ADA.email)!.data.code!;
+    for (const otp of [undefined, undefined, undefined, '000001', '000002', '000003']) {
+      const refused = await app.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD, otp });
+      expect(refused.status).toBe(401);
+    }
+    expect((await app.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD, otp: RIGHT_OTP })).status).toBe(
+      200,
+    );
+  });
+
   test('an unknown address answers and costs the store exactly like a known one with a wrong code', async () => {
     const store = new InstrumentedStore(new MemoryTokenStore());
     const app = await sfApp({ store, code: { enabled: true } }, { required: () => true });
@@ -403,6 +445,29 @@ describe('secondFactor in the OpenAPI document', () => {
     );
     expect(schemas(off).VerifyResult!.properties).not.toHaveProperty('secondFactor');
     expect(JSON.stringify(off)).not.toContain('SECOND_FACTOR');
+  });
+
+  test('the real answers and an otp body conform to the document with secondFactor, not to the one without', async () => {
+    const app = await sfApp();
+    const token = await app.requestToken(ADA.email);
+    const verify = (await app.post('/verify', { token })).body as object;
+    const missing = (await app.post('/reset', { token, password: GOOD_PASSWORD })).body as object;
+    const wrong = (await app.post('/reset', { token, password: GOOD_PASSWORD, otp: WRONG_OTP })).body as object;
+    const conforms = (secondFactor: boolean, pointer: string, value: object): boolean => {
+      const ajv = new Ajv2020({ strict: false, allErrors: true });
+      addFormats(ajv);
+      ajv.addSchema(openApiDocument({ secondFactor }), 'doc');
+      return ajv.getSchema(`doc#${pointer}`)!(value) as boolean;
+    };
+    const answer401 = '/paths/~1reset/post/responses/401/content/application~1json/schema';
+    for (const secondFactor of [true, false]) {
+      expect(conforms(secondFactor, '/components/schemas/VerifyResult', verify)).toBe(secondFactor);
+      expect(conforms(secondFactor, '/components/schemas/ResetRequest', { token, password: 'p', otp: '1' })).toBe(
+        secondFactor,
+      );
+    }
+    expect(conforms(true, answer401, missing)).toBe(true);
+    expect(conforms(true, answer401, wrong)).toBe(true);
   });
 
   test("a router's /openapi.json follows its secondFactor option", async () => {

@@ -202,10 +202,11 @@ export interface HookOptions {
   /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
   onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
   /**
-   * Awaited on `/reset` (JSON API and hosted page) after the credential and the password policy were checked, before
-   * the token is consumed: the last word on whether this reset may happen. Throwing a `PasswordResetError` answers
-   * with it (e.g. `new PasswordResetError('FORBIDDEN')`, 403) and leaves the link usable; anything else thrown is
-   * answered 503 `SERVICE_UNAVAILABLE`, with an `error` event (stage `beforeReset`), the link usable too.
+   * Awaited on `/reset` (JSON API and hosted page) after the credential, the second factor and the password policy
+   * were checked, before the token is consumed: the last word on whether this reset may happen. Throwing a
+   * `PasswordResetError` answers with it (e.g. `new PasswordResetError('FORBIDDEN')`, 403) and leaves the link
+   * usable; anything else thrown is answered 503 `SERVICE_UNAVAILABLE`, with an `error` event (stage `beforeReset`),
+   * the link usable too.
    * @example beforeReset: async (user) => { if (await isLocked(user.id)) throw new PasswordResetError('FORBIDDEN'); }
    */
   beforeReset?: (user: User, req: Request) => void | Promise<void>;
