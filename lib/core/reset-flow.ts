@@ -375,7 +375,7 @@ export class ResetFlow<Context> {
   ): Promise<void> {
     const { secondFactor, store } = this.config;
     if (!secondFactor || !(await this.secondFactorRequired(user))) return;
-    const failed = (reason: 'otp_missing' | 'otp_wrong'): void =>
+    const failed = (reason: 'otp_missing' | 'otp_wrong' | 'locked'): void =>
       this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason, userId: user.id, ip });
     if (otp === undefined) {
       failed('otp_missing');
@@ -386,6 +386,7 @@ export class ResetFlow<Context> {
     const slot = await dependency('store', () => store.takeAttempt(key, maxAttempts, record.expiresAt));
     if (slot === null) {
       // Every try is spent (by parallel guesses, or a removal that failed): the link goes now.
+      failed('locked');
       await this.lockLink(record, ip);
       throw TOKEN_INVALID;
     }
