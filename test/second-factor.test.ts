@@ -18,6 +18,7 @@ import {
   type User,
 } from '../lib';
 import { hashToken } from '../lib/core/tokens';
+import { CODE_CASES, MAX_ATTEMPTS, caseUsers, prepareCases, timingRatios } from './helpers/code-cases';
 import { ADA, GOOD_PASSWORD, GRACE, createApp, type TestApp } from './helpers/create-app';
 import { InstrumentedStore } from './helpers/instrumented-store';
 import { PageClient, fieldError, type Page } from './helpers/page-client';
@@ -423,6 +424,35 @@ describe('secondFactor with the code flow', () => {
     expect(known.answers[2]).toBe(400);
     expect(app.calls.required).toEqual([]);
     expect(app.calls.verify).toEqual([]);
+  });
+});
+
+describe('secondFactor keeps the code flow timing parity', () => {
+  test('with 5 ms per store call, each failing case is timed within 0.8–1.25 of an unknown address', async () => {
+    const store = new InstrumentedStore(new MemoryTokenStore());
+    const users = caseUsers(34 * 2);
+    const calls: Calls = { required: [], verify: [] };
+    const app = await createApp({
+      users: users.seed,
+      options: {
+        store,
+        code: { enabled: true, maxAttempts: MAX_ATTEMPTS },
+        secondFactor: secondFactorOf(calls, { required: () => true }),
+      },
+    });
+    open.push(app);
+    const next = await prepareCases(app, users);
+    store.delayMs = 5;
+    // Interleaved rounds (see code-timing.test.ts): the cases differ by no store call, so only noise is left.
+    const ratios = await timingRatios(app, next, 30, 4);
+    if (process.env.REPORT_TIMING) console.log(`secondFactor + 5 ms per store call: ${JSON.stringify(ratios)}`);
+    const outside = (['verify', 'reset'] as const).flatMap((endpoint) =>
+      CODE_CASES.filter((kind) => !(ratios[endpoint][kind] >= 0.8 && ratios[endpoint][kind] <= 1.25)).map(
+        (kind) => `${endpoint} ${kind}: ${ratios[endpoint][kind].toFixed(2)}`,
+      ),
+    );
+    expect(outside).toEqual([]);
+    expect(calls.verify).toEqual([]);
   });
 });
 
