@@ -575,6 +575,17 @@ describe('secondFactor on the hosted pages (plain form posts, no JavaScript)', (
     expect(weak.doc.querySelector('input[name=otp]')).not.toBeNull();
   });
 
+  test('after a password mismatch the emptied authentication code field gets the focus', async () => {
+    const app = await pagesApp();
+    const client = app.client();
+    const form = await client.get(`${BASE}/reset?token=${await app.requestToken(ADA.email)}`);
+    const mismatch = await client.submit(form, { otp: RIGHT_OTP, password: GOOD_PASSWORD, confirm: 'something else' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.doc.querySelector('input[name=otp]')!.hasAttribute('autofocus')).toBe(true);
+    expect(mismatch.html).not.toContain(RIGHT_OTP);
+    expect(app.calls.verify).toEqual([]);
+  });
+
   test('the last wrong code removes the link: the page then says it cannot be used', async () => {
     const app = await pagesApp({}, { maxAttempts: 2 });
     const client = app.client();

@@ -428,9 +428,9 @@ export function pageRoutes(deps: PageDependencies): Router {
         if (password === '') errors.password = t.errors.passwordRequired;
         const mismatch = !errors.password && confirm !== password;
         if (mismatch) errors.confirm = t.errors.confirmMismatch;
-        // Both password fields come back empty (passwords are never echoed), so after a mismatch typing starts again
-        // in the first one.
-        const focus = mismatch ? 'password' : undefined;
+        // Both password fields (and the authentication code) come back empty, never echoed, so after a mismatch typing
+        // starts again in the first of them.
+        const focus = mismatch ? (otp === undefined ? 'password' : 'otp') : undefined;
         // A code form that came with an otp field keeps it.
         const again = (status: number, fieldErrors: Fields, withOtp = otp !== undefined): Promise<void> | void =>
           token === undefined
