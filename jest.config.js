@@ -5,7 +5,16 @@
  */
 const shared = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
+    // otplib (examples/second-factor-totp.ts) loads @scure/base and @noble/hashes 2, which ship ES modules only: jest's
+    // CommonJS runtime needs them compiled (Node itself loads them through require(esm)).
+    '/node_modules/(@scure/base|@noble/hashes)/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' }, diagnostics: false },
+    ],
+  },
+  transformIgnorePatterns: ['^(?!.*/node_modules/(@scure/base|@noble/hashes)/).*/node_modules/'],
 };
 
 const INTEGRATION = [

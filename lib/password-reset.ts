@@ -136,6 +136,7 @@ function openApiRoute(router: Router, config: ResolvedOptions): void {
     routes: config.routes,
     fields: config.wire.fields,
     unknownFields: config.wire.unknownFields,
+    secondFactor: config.secondFactor !== undefined,
   });
   const head = JSON.stringify({ openapi, info }).slice(0, -1);
   const tail = JSON.stringify({ paths, components }).slice(1);
@@ -192,6 +193,7 @@ export function passwordReset(options: PasswordResetOptions): PasswordResetRoute
     },
     hashPassword: config.hashPassword,
     code: config.code,
+    secondFactor: config.secondFactor,
     sendChangedNotice: config.sendChangedNotice,
     notifyUnknown: config.notifyUnknown,
     onPasswordReset: given.hooks?.onPasswordReset,

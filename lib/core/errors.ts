@@ -9,6 +9,10 @@ export type ErrorCode =
   | 'MALFORMED_JSON'
   | 'TOKEN_INVALID'
   | 'TOKEN_EXPIRED'
+  /** `secondFactor`: the account has one and `/reset` came without `otp`. */
+  | 'SECOND_FACTOR_REQUIRED'
+  /** `secondFactor`: the `otp` was wrong. */
+  | 'SECOND_FACTOR_INVALID'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PASSWORD_REJECTED'
@@ -33,6 +37,8 @@ const STATUS: Record<ErrorCode, number> = {
   MALFORMED_JSON: 400,
   TOKEN_INVALID: 400,
   TOKEN_EXPIRED: 400,
+  SECOND_FACTOR_REQUIRED: 401,
+  SECOND_FACTOR_INVALID: 401,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PASSWORD_REJECTED: 422,
@@ -49,6 +55,8 @@ const MESSAGE: Record<ErrorCode, string> = {
   MALFORMED_JSON: 'The request body is not valid JSON.',
   TOKEN_INVALID: 'This reset link or code is invalid or has already been used.',
   TOKEN_EXPIRED: 'This reset link or code has expired. Please request a new one.',
+  SECOND_FACTOR_REQUIRED: 'This account needs an authentication code to reset its password.',
+  SECOND_FACTOR_INVALID: 'The authentication code is wrong.',
   PAYLOAD_TOO_LARGE: 'The request body is too large.',
   UNSUPPORTED_MEDIA_TYPE: 'The request body must be application/json.',
   PASSWORD_REJECTED: 'The new password does not meet the password policy.',

@@ -32,6 +32,7 @@ interface EventBase {
  * - `verify.failed`: a token or code was refused on `/verify` or `/reset`.
  * - `code.locked`: a user's wrong-code attempts reached `code.maxAttempts`.
  * - `code.exchanged`: with `code.exchange`, a right code was traded for a new token (the code and link are dead).
+ * - `second_factor.locked`: a link got `secondFactor.maxAttempts` wrong `otp`s and was removed.
  * - `password.rejected`: a new password broke the policy (the rules, never the password).
  * - `reset.completed`: a password was changed (`kind`: through a reset link or code, or an invitation).
  * - `error`: background or dependency work failed (store, user adapter, hook).
@@ -47,11 +48,13 @@ export type PasswordResetEvent =
   | (EventBase & {
       type: 'verify.failed';
       endpoint: 'verify' | 'reset';
-      reason: 'invalid' | 'expired' | 'wrong_code' | 'locked';
+      /** `otp_missing` / `otp_wrong`: a right credential, but the second factor was missing or wrong. */
+      reason: 'invalid' | 'expired' | 'wrong_code' | 'locked' | 'otp_missing' | 'otp_wrong';
       userId?: string;
     })
   | (EventBase & { type: 'code.locked'; userId: string })
   | (EventBase & { type: 'code.exchanged'; userId: string })
+  | (EventBase & { type: 'second_factor.locked'; userId: string })
   | (EventBase & { type: 'password.rejected'; userId: string; rules: string[] })
   /** `late`: the password write had failed (the answer was 503) and landed afterwards; the reset was then finished. */
   | (EventBase & { type: 'reset.completed'; userId: string; kind: TokenKind; late?: true })
@@ -102,7 +105,7 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
 }
 
 /** The keys of the secrets in a request body under the default field names (the hosted pages' forms use them). */
-export const SECRET_KEYS: readonly string[] = ['token', 'code', 'password', 'newPassword'];
+export const SECRET_KEYS: readonly string[] = ['token', 'code', 'password', 'newPassword', 'otp'];
 
 /**
  * The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages.

@@ -63,6 +63,12 @@ export interface FlowDependencies<Context> {
   code?: { digits: number; maxAttempts: number; key: KeyObject; exchangeTtlMs?: number };
   sendChangedNotice: boolean;
   notifyUnknown: boolean;
+  /** `secondFactor`, when set: asked on `/reset` after the credential, before the password policy. */
+  secondFactor?: {
+    required: (user: User) => boolean | Promise<boolean>;
+    verify: (user: User, otp: string) => boolean | Promise<boolean>;
+    maxAttempts: number;
+  };
   onPasswordReset?: (user: User, context: Context) => void | Promise<void>;
   /** `hooks.beforeReset`: may refuse a reset (a thrown `PasswordResetError` is the answer) before the token is used. */
   beforeReset?: (user: User, context: Context) => void | Promise<void>;
@@ -105,7 +111,12 @@ interface Authenticated {
 /** The wrong-code attempt counter of a user's code flow. */
 const codeAttemptKey = (userId: string): string => `code:${userId}`;
 
+/** The wrong-otp attempt counter of one link: per link, so a new link (which needs the email) starts afresh. */
+const secondFactorKey = (tokenHash: string): string => `otp:${tokenHash}`;
+
 const TOKEN_INVALID = new PasswordResetError('TOKEN_INVALID');
+const SECOND_FACTOR_REQUIRED = new PasswordResetError('SECOND_FACTOR_REQUIRED');
+const SECOND_FACTOR_INVALID = new PasswordResetError('SECOND_FACTOR_INVALID');
 const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
 
 /** Awaits a dependency call; its failure becomes `SERVICE_UNAVAILABLE` (the cause is kept for the event). */
@@ -334,14 +345,72 @@ export class ResetFlow<Context> {
   async verify(
     credential: Credential,
     ip: string | undefined,
-  ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token?: string }> {
+  ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token?: string; secondFactor?: true }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
     const user = await this.accountOf(record, 'verify', ip);
     if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    // Asked before a code is traded: a failing `required` must not cost the user the code.
+    const secondFactor = (await this.secondFactorRequired(user)) ? { secondFactor: true as const } : {};
     const exchangeTtlMs = this.config.code?.exchangeTtlMs;
-    if (attempt && exchangeTtlMs !== undefined) return this.exchange(record, user, exchangeTtlMs, ip);
-    return { expiresAt: record.expiresAt, email: user.email, kind: kindOf(record) };
+    if (attempt && exchangeTtlMs !== undefined)
+      return { ...(await this.exchange(record, user, exchangeTtlMs, ip)), ...secondFactor };
+    return { expiresAt: record.expiresAt, email: user.email, kind: kindOf(record), ...secondFactor };
+  }
+
+  /** `secondFactor.required`; a throw is a failed dependency (503), never "not required". */
+  private async secondFactorRequired(user: User): Promise<boolean> {
+    const secondFactor = this.config.secondFactor;
+    if (!secondFactor) return false;
+    return Boolean(await dependency('secondFactor.required', async () => secondFactor.required(user)));
+  }
+
+  /**
+   * The second factor of a `/reset` whose credential was right. A wrong `otp` takes one of `maxAttempts` slots of the
+   * link before `verify` is called (so N parallel guesses, on any number of instances, get at most `maxAttempts`
+   * calls), and a right one gives its slot back. The guess that takes the last slot removes the link.
+   */
+  private async checkSecondFactor(
+    user: User,
+    record: TokenRecord,
+    otp: string | undefined,
+    ip?: string,
+  ): Promise<void> {
+    const { secondFactor, store } = this.config;
+    if (!secondFactor || !(await this.secondFactorRequired(user))) return;
+    const failed = (reason: 'otp_missing' | 'otp_wrong' | 'locked'): void =>
+      this.events.emit({ type: 'verify.failed', endpoint: 'reset', reason, userId: user.id, ip });
+    if (otp === undefined) {
+      failed('otp_missing');
+      throw SECOND_FACTOR_REQUIRED;
+    }
+    const key = secondFactorKey(record.tokenHash);
+    const { maxAttempts } = secondFactor;
+    const slot = await dependency('store', () => store.takeAttempt(key, maxAttempts, record.expiresAt));
+    if (slot === null) {
+      // Every try is spent (by parallel guesses, or a removal that failed): the link goes now.
+      failed('locked');
+      await this.lockLink(record, ip);
+      throw TOKEN_INVALID;
+    }
+    let right: boolean;
+    try {
+      right = (await secondFactor.verify(user, otp)) === true;
+    } catch (error) {
+      // The authenticator could not answer: that costs the user no try.
+      await dependency('store', () => store.releaseAttempt(key, slot));
+      throw new ServiceUnavailableError('secondFactor.verify', error);
+    }
+    if (right) return dependency('store', () => store.releaseAttempt(key, slot));
+    failed('otp_wrong');
+    if (slot === maxAttempts) await this.lockLink(record, ip);
+    throw SECOND_FACTOR_INVALID;
+  }
+
+  /** Removes a link whose second-factor tries are spent; of parallel removals, one emits the event. */
+  private async lockLink(record: TokenRecord, ip: string | undefined): Promise<void> {
+    const claimed = await dependency('store', () => this.config.store.claim(record.tokenHash));
+    if (claimed) this.events.emit({ type: 'second_factor.locked', userId: record.userId, ip });
   }
 
   /**
@@ -401,17 +470,22 @@ export class ResetFlow<Context> {
   }
 
   /**
-   * `/reset`: checks the credential and the password policy, then consumes the token and stores the new hash.
-   * Parallel resets with one credential (in this process) run one after another: once one has changed the
-   * password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N. Resolves the
-   * kind of the link that was used.
+   * `/reset`: checks the credential, the second factor and the password policy, then consumes the token and stores
+   * the new hash. Parallel resets with one credential (in this process) run one after another: once one has changed
+   * the password the others find the token gone before hashing, so N of them cost one bcrypt hash, not N. Resolves
+   * the kind of the link that was used.
    */
-  async reset(credential: Credential, rawPassword: string, requester: Requester<Context>): Promise<TokenKind> {
+  async reset(
+    credential: Credential,
+    rawPassword: string,
+    requester: Requester<Context>,
+    otp?: string,
+  ): Promise<TokenKind> {
     const key = 'token' in credential ? hashToken(credential.token) : `code:${normalizeEmail(credential.email)}`;
     const previous = this.resetsInProgress.get(key);
     const mine = (previous ?? Promise.resolve())
       .catch(() => undefined)
-      .then(() => this.resetOnce(credential, rawPassword, requester));
+      .then(() => this.resetOnce(credential, rawPassword, requester, otp));
     this.resetsInProgress.set(key, mine);
     try {
       return await mine;
@@ -424,6 +498,7 @@ export class ResetFlow<Context> {
     credential: Credential,
     rawPassword: string,
     requester: Requester<Context>,
+    otp: string | undefined,
   ): Promise<TokenKind> {
     const { store, users } = this.config;
     const { ip } = requester;
@@ -433,6 +508,12 @@ export class ResetFlow<Context> {
     };
 
     const user = await this.accountOf(record, 'reset', ip);
+    // SPEC's order: credential, second factor, password policy, beforeReset, then the claim. A refusal here gives
+    // back the code attempt: the code was right.
+    await this.checkSecondFactor(user, record, otp, ip).catch(async (error: unknown) => {
+      await release();
+      throw error;
+    });
 
     const password = normalizePassword(rawPassword);
     const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) => {

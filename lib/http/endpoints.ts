@@ -53,14 +53,15 @@ export interface EndpointDocs {
   /** Request examples; `code` is on when the code flow is. */
   examples(code: { digits: number } | undefined): Record<string, { summary?: string; value: object }>;
   /**
-   * The success answer: its description, component name and JSON Schema; `exchange`: the properties it also may
-   * have with `code.exchange` on.
+   * The success answer: its description, component name and JSON Schema; `exchange` and `secondFactor`: the
+   * properties it also may have with `code.exchange` on, or with `secondFactor` set.
    */
   success: {
     description: string;
     name: string;
     schema: Record<string, unknown>;
     exchange?: Record<string, Record<string, unknown>>;
+    secondFactor?: Record<string, Record<string, unknown>>;
   };
 }
 
@@ -94,6 +95,8 @@ const FIFTEEN_MINUTES = 15 * 60_000;
 const REQUEST_ERRORS = ['VALIDATION_FAILED', 'MALFORMED_JSON'] as const;
 const TOKEN_ERRORS = ['TOKEN_INVALID', 'TOKEN_EXPIRED'] as const;
 const BODY_ERRORS = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const;
+/** The errors only a router with `secondFactor` answers (the OpenAPI document leaves them out otherwise). */
+export const SECOND_FACTOR_ERRORS: readonly ErrorCode[] = ['SECOND_FACTOR_REQUIRED', 'SECOND_FACTOR_INVALID'];
 const TOKEN_EXAMPLE = 'k3oKq8m5Xr0bZ2u9V1yW7tN4sP6cL0dH8fJ2gA5eQ1w';
 
 /** `{ token }`, and with the code flow on `{ email, code }`, each with `extra` fields. */
@@ -184,13 +187,26 @@ const verify: EndpointDefinition<VerifyBody> = {
             '`expiresAt` is its expiry. The code and its emailed link no longer work.',
         },
       },
+      secondFactor: {
+        secondFactor: {
+          const: true,
+          description: 'Present when the account has a second factor: `/reset` then also needs `otp`.',
+        },
+      },
     },
   },
   run: async ({ body, flow, requester }) => {
-    const { expiresAt, kind, token } = await flow.verify(credentialOf(body), requester.ip);
+    const { expiresAt, kind, token, secondFactor } = await flow.verify(credentialOf(body), requester.ip);
     return {
       status: 200,
-      body: { success: true, valid: true, expiresAt: expiresAt.toISOString(), kind, ...(token ? { token } : {}) },
+      body: {
+        success: true,
+        valid: true,
+        expiresAt: expiresAt.toISOString(),
+        kind,
+        ...(token ? { token } : {}),
+        ...(secondFactor ? { secondFactor: true } : {}),
+      },
     };
   },
 };
@@ -201,6 +217,7 @@ const reset: EndpointDefinition<ResetBody> = {
   errors: [
     ...REQUEST_ERRORS,
     ...TOKEN_ERRORS,
+    ...SECOND_FACTOR_ERRORS,
     ...BODY_ERRORS,
     'PASSWORD_REJECTED',
     'RATE_LIMITED',
@@ -213,8 +230,8 @@ const reset: EndpointDefinition<ResetBody> = {
     operationId: 'resetPassword',
     summary: 'Set a new password',
     description:
-      'Checks the password policy first (a rejected password leaves the link usable), then consumes the token and ' +
-      'stores the new password.',
+      'Checks the credential, the second factor (`otp`, for accounts that have one) and the password policy first ' +
+      '(a refused request leaves the link usable), then consumes the token and stores the new password.',
     requestName: 'ResetRequest',
     examples: (code) => credentialExamples(code, { password: 'correct horse battery staple' }),
     success: {
@@ -229,7 +246,7 @@ const reset: EndpointDefinition<ResetBody> = {
     },
   },
   run: async ({ body, flow, requester }) => {
-    await flow.reset(credentialOf(body), body.password, requester);
+    await flow.reset(credentialOf(body), body.password, requester, body.otp);
     return RESET_ANSWER;
   },
 };

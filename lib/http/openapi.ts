@@ -12,7 +12,7 @@ import { resolveFields, resolveRoutes } from '../options/resolve';
 import type { FieldsOptions, RoutesOptions } from '../options/types';
 import { invalidOption } from '../options/checks';
 import { checkFields, checkRoutes } from '../options/validate';
-import { ENDPOINTS, ENDPOINT_NAMES, compileSchemas, type EndpointName } from './endpoints';
+import { ENDPOINTS, ENDPOINT_NAMES, SECOND_FACTOR_ERRORS, compileSchemas, type EndpointName } from './endpoints';
 import type { WireFormat } from './request-schemas';
 
 /** Options of {@link openApiDocument}. */
@@ -29,6 +29,11 @@ export interface OpenApiOptions {
   routes?: RoutesOptions;
   /** **(0.2)** The router's `fields`: the request bodies' field names. @default the default names */
   fields?: FieldsOptions;
+  /**
+   * **(0.2)** The router has `secondFactor`: `/reset` documents `otp` and its `401` answers, `/verify` its
+   * `secondFactor` member. @default false
+   */
+  secondFactor?: boolean;
   /** **(0.2)** The router's `unknownFields`: `'ignore'` documents bodies as open to other keys. @default 'reject' */
   unknownFields?: 'reject' | 'ignore';
 }
@@ -156,8 +161,14 @@ function wireExample(value: object, wire: WireFormat): object {
   );
 }
 
-function operation(name: EndpointName, code: { digits: number } | undefined, wire: WireFormat): JsonObject {
-  const { errors, successStatus, docs } = ENDPOINTS[name];
+function operation(
+  name: EndpointName,
+  code: { digits: number } | undefined,
+  wire: WireFormat,
+  secondFactor: boolean,
+): JsonObject {
+  const { successStatus, docs } = ENDPOINTS[name];
+  const errors = errorsOf(name, secondFactor);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const errorCode of errors) {
     const status = new PasswordResetError(errorCode).status;
@@ -190,6 +201,12 @@ function operation(name: EndpointName, code: { digits: number } | undefined, wir
   };
 }
 
+/** The error codes an endpoint answers with: the second factor's only when the router has one. */
+function errorsOf(name: EndpointName, secondFactor: boolean): readonly ErrorCode[] {
+  const { errors } = ENDPOINTS[name];
+  return secondFactor ? errors : errors.filter((code) => !SECOND_FACTOR_ERRORS.includes(code));
+}
+
 /**
  * The OpenAPI 3.1 document of the router's JSON API (`POST /forgot`,
  * `/verify`, `/reset`). With `openapi: true` the router serves it at
@@ -209,20 +226,24 @@ export function openApiDocument(options: OpenApiOptions = {}): OpenApiDocument {
     fields: resolveFields(options.fields),
     unknownFields: options.unknownFields ?? DEFAULTS.unknownFields,
   };
-  const schemas = compileSchemas({ codeDigits: code?.digits });
+  const secondFactor = options.secondFactor ?? false;
+  const schemas = compileSchemas({ codeDigits: code?.digits, secondFactor });
   const served = ENDPOINT_NAMES.filter((name) => routes[name] !== false);
-  const allCodes = [...new Set(served.flatMap((name) => ENDPOINTS[name].errors))];
+  const allCodes = [...new Set(served.flatMap((name) => errorsOf(name, secondFactor)))];
   const paths: JsonObject = {};
   const requestSchemas: JsonObject = {};
   const successSchemas: JsonObject = {};
   for (const name of served) {
     const path = routes[name] as string;
     const { docs } = ENDPOINTS[name];
-    paths[path] = operation(name, code, wire);
+    paths[path] = operation(name, code, wire, secondFactor);
     requestSchemas[docs.requestName] = wireSchema(toJsonSchema(schemas[name]), wire);
     const success = structuredClone(docs.success.schema);
     if (exchange && docs.success.exchange) {
       success.properties = { ...(success.properties as JsonObject), ...structuredClone(docs.success.exchange) };
+    }
+    if (secondFactor && docs.success.secondFactor) {
+      success.properties = { ...(success.properties as JsonObject), ...structuredClone(docs.success.secondFactor) };
     }
     successSchemas[docs.success.name] = success;
   }

@@ -11,8 +11,11 @@ export interface ForgotBody {
   email: string;
 }
 export type VerifyBody = { token: string } | { email: string; code: string };
-/** As validated; whichever accepted name (`fields.password`) the client used, it is read as `password`. */
-export type ResetBody = VerifyBody & { password: string };
+/**
+ * As validated; whichever accepted name (`fields.password`) the client used, it is read as `password`. `otp`: only
+ * with `secondFactor` set.
+ */
+export type ResetBody = VerifyBody & { password: string; otp?: string };
 
 // Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each would
 // be one more spelling of a victim's address.
@@ -26,10 +29,15 @@ const email = Joi.string()
 const token = Joi.string().min(1).max(512);
 // Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
 const password = Joi.string().allow('').max(4096);
+// TOTPs are 6-8 digits, but an app's second factor may be a backup code or a longer token: any short string is handed
+// to `secondFactor.verify`, whose `false` is the answer to a wrong one.
+const otp = Joi.string().min(1).max(64);
 
-/** What the request schemas depend on: the code flow's digits, when it is on. */
+/** What the request schemas depend on: the code flow's digits, when it is on, and whether `secondFactor` is set. */
 export interface SchemaSettings {
   codeDigits: number | undefined;
+  /** `/reset` accepts `otp`. @default false */
+  secondFactor?: boolean;
 }
 
 /**
@@ -61,7 +69,12 @@ export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyB
   strict(credentialSchema(settings) as Joi.ObjectSchema<VerifyBody>);
 
 export const resetSchema = (settings: SchemaSettings): Joi.ObjectSchema<ResetBody> =>
-  strict(credentialSchema(settings, { password: password.required() }) as Joi.ObjectSchema<ResetBody>);
+  strict(
+    credentialSchema(settings, {
+      password: password.required(),
+      ...(settings.secondFactor ? { otp } : {}),
+    }) as Joi.ObjectSchema<ResetBody>,
+  );
 
 /** The credential of a validated `/verify` or `/reset` body. */
 export function credentialOf(body: VerifyBody): { token: string } | { email: string; code: string } {

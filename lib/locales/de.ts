@@ -91,6 +91,8 @@ export const de: LocaleTexts = {
       email: 'E-Mail-Adresse',
       code: 'Code aus der E-Mail',
       codeHint: (digits) => `${digits} Ziffern.`,
+      otp: 'Authentifizierungscode',
+      otpHint: 'Der Code aus Ihrer Authenticator-App.',
       missingTitle: 'Dieser Link ist unvollständig',
       missing:
         'Diese Seite braucht den vollständigen Link aus Ihrer E-Mail. Öffnen Sie den Link erneut oder fordern Sie einen neuen an.',
@@ -112,6 +114,10 @@ export const de: LocaleTexts = {
       emailInvalid: 'Geben Sie eine E-Mail-Adresse im richtigen Format ein, zum Beispiel name@example.com.',
       codeRequired: 'Geben Sie den Code aus der E-Mail ein.',
       codeInvalid: 'Der Code besteht nur aus Ziffern.',
+      otpRequired:
+        'Dieses Konto ist mit einem zweiten Faktor geschützt: Geben Sie den Code aus Ihrer Authenticator-App ein.',
+      otpInvalid:
+        'Der Authentifizierungscode stimmt nicht. Geben Sie den aktuellen Code aus Ihrer Authenticator-App ein.',
       passwordRequired: 'Geben Sie ein neues Passwort ein.',
       confirmMismatch: 'Die beiden Passwörter stimmen nicht überein.',
       tokenInvalid: 'Dieser Link ist ungültig oder wurde bereits verwendet.',

@@ -85,6 +85,8 @@ export const fr: LocaleTexts = {
       email: 'Adresse e-mail',
       code: 'Code reçu par e-mail',
       codeHint: (digits) => `${digits} chiffres.`,
+      otp: 'Code d’authentification',
+      otpHint: 'Le code de votre application d’authentification.',
       missingTitle: 'Ce lien est incomplet',
       missing:
         'Cette page a besoin du lien complet de votre e-mail. Ouvrez à nouveau le lien ou demandez-en un nouveau.',
@@ -107,6 +109,10 @@ export const fr: LocaleTexts = {
       emailInvalid: 'Saisissez une adresse e-mail au bon format, par exemple nom@example.com.',
       codeRequired: 'Saisissez le code reçu par e-mail.',
       codeInvalid: 'Le code ne contient que des chiffres.',
+      otpRequired:
+        'Ce compte est protégé par un second facteur : saisissez le code de votre application d’authentification.',
+      otpInvalid:
+        'Le code d’authentification est incorrect. Saisissez le code actuel de votre application d’authentification.',
       passwordRequired: 'Saisissez un nouveau mot de passe.',
       confirmMismatch: 'Les deux mots de passe ne correspondent pas.',
       tokenInvalid: 'Ce lien de réinitialisation n’est pas valide ou a déjà été utilisé.',

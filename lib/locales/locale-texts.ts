@@ -69,6 +69,9 @@ export interface PageTexts {
     email: string;
     code: string;
     codeHint: (digits: number) => string;
+    /** `secondFactor`: the field of the authentication code (e.g. from an authenticator app), and its hint. */
+    otp: string;
+    otpHint: string;
     missingTitle: string;
     missing: string;
     invalidTitle: string;
@@ -81,6 +84,9 @@ export interface PageTexts {
     emailInvalid: string;
     codeRequired: string;
     codeInvalid: string;
+    /** `401 SECOND_FACTOR_REQUIRED` / `SECOND_FACTOR_INVALID`. */
+    otpRequired: string;
+    otpInvalid: string;
     passwordRequired: string;
     confirmMismatch: string;
     tokenInvalid: string;

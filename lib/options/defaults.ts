@@ -42,6 +42,7 @@ export const DEFAULTS = {
   bcryptRounds: 12,
   password: { minLength: 8, maxLength: 64, blockCommon: true },
   code: { digits: 6, maxAttempts: 5, exchange: false, exchangeTtl: '10m' },
+  secondFactor: { maxAttempts: 5 },
   // No default appName: the built-in emails are worded to read well without one ("Reset your password").
   emails: { sendChangedNotice: true, notifyUnknown: false },
   rateLimit: DEFAULT_LIMITS,

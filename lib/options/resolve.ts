@@ -24,6 +24,7 @@ import type {
   RateLimitName,
   RateLimitOptions,
   RoutePath,
+  SecondFactorOptions,
 } from './types';
 import { validateOptions } from './validate';
 
@@ -46,6 +47,8 @@ export interface ResolvedOptions {
    * `exchangeTtlMs` is set only with `code.exchange`.
    */
   code?: { digits: number; maxAttempts: number; key: KeyObject; exchangeTtlMs?: number };
+  /** `secondFactor` with its default `maxAttempts`, when set. */
+  secondFactor?: Required<SecondFactorOptions>;
   /** `emails.appName`; absent: the emails are worded without a name. */
   appName: string | undefined;
   sendChangedNotice: boolean;
@@ -124,7 +127,12 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     : undefined;
   const tokenTtlMs = parseDuration('tokenTtl', options.tokenTtl ?? DEFAULTS.tokenTtl);
   const password = options.password ?? {};
-  const schemas = compileSchemas({ codeDigits: code?.digits });
+  const secondFactor = options.secondFactor && {
+    required: options.secondFactor.required,
+    verify: options.secondFactor.verify,
+    maxAttempts: options.secondFactor.maxAttempts ?? DEFAULTS.secondFactor.maxAttempts,
+  };
+  const schemas = compileSchemas({ codeDigits: code?.digits, secondFactor: secondFactor !== undefined });
   const wire: WireFormat = {
     fields: resolveFields(options.fields),
     unknownFields: options.unknownFields ?? DEFAULTS.unknownFields,
@@ -145,6 +153,7 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     hashPassword: options.hashPassword ?? ((plain) => bcrypt.hash(plain, rounds)),
     rateLimit: resolveRateLimits(options.rateLimit),
     code,
+    ...(secondFactor ? { secondFactor } : {}),
     appName: options.emails?.appName,
     sendChangedNotice: options.emails?.sendChangedNotice ?? DEFAULTS.emails.sendChangedNotice,
     notifyUnknown: options.emails?.notifyUnknown ?? DEFAULTS.emails.notifyUnknown,

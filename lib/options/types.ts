@@ -106,6 +106,26 @@ export interface CodeOptions {
   exchangeTtl?: number | string;
 }
 
+/**
+ * **(0.2)** A second factor asked on `/reset` (JSON API and hosted pages) before a new password is accepted, e.g. a
+ * TOTP from the user's authenticator app.
+ */
+export interface SecondFactorOptions {
+  /**
+   * Whether this account has a second factor: then `/verify` answers `"secondFactor": true` and `/reset` needs `otp`.
+   * A throw answers `503 SERVICE_UNAVAILABLE` (an `error` event, stage `secondFactor.required`); nothing is consumed.
+   */
+  required: (user: User) => boolean | Promise<boolean>;
+  /**
+   * Whether `otp` is right for this account, e.g. `verify({ secret, token: otp })` of otplib. Called at most
+   * `maxAttempts` times per link, counted in the token store (atomically, across instances). A throw answers `503`
+   * (an `error` event, stage `secondFactor.verify`) and costs no attempt.
+   */
+  verify: (user: User, otp: string) => boolean | Promise<boolean>;
+  /** Wrong `otp`s allowed per link; the last one removes the link (event `second_factor.locked`). @default 5 */
+  maxAttempts?: number;
+}
+
 /** One email template. Each part is optional; missing parts use the built-in template. */
 export interface EmailTemplate {
   subject?: string | ((data: TemplateData) => string);
@@ -185,10 +205,11 @@ export interface HookOptions {
   /** Every event of the flow, for audit logs and metrics. Never carries a token, code or password. */
   onEvent?: (event: PasswordResetEvent) => void | Promise<void>;
   /**
-   * Awaited on `/reset` (JSON API and hosted page) after the credential and the password policy were checked, before
-   * the token is consumed: the last word on whether this reset may happen. Throwing a `PasswordResetError` answers
-   * with it (e.g. `new PasswordResetError('FORBIDDEN')`, 403) and leaves the link usable; anything else thrown is
-   * answered 503 `SERVICE_UNAVAILABLE`, with an `error` event (stage `beforeReset`), the link usable too.
+   * Awaited on `/reset` (JSON API and hosted page) after the credential, the second factor and the password policy
+   * were checked, before the token is consumed: the last word on whether this reset may happen. Throwing a
+   * `PasswordResetError` answers with it (e.g. `new PasswordResetError('FORBIDDEN')`, 403) and leaves the link
+   * usable; anything else thrown is answered 503 `SERVICE_UNAVAILABLE`, with an `error` event (stage `beforeReset`),
+   * the link usable too.
    * @example beforeReset: async (user) => { if (await isLocked(user.id)) throw new PasswordResetError('FORBIDDEN'); }
    */
   beforeReset?: (user: User, req: Request) => void | Promise<void>;
@@ -247,7 +268,7 @@ export type FieldName = 'email' | 'token' | 'code' | 'password' | 'otp';
 
 /**
  * **(0.2)** The names accepted in request bodies for each field, e.g. `{ token: ['passwordResetToken'] }`. A body
- * may use one name per field. `otp` is reserved for a future second factor.
+ * may use one name per field. `otp` is the second factor's code (`secondFactor`).
  */
 export type FieldsOptions = Partial<Record<FieldName, readonly string[]>>;
 
@@ -271,8 +292,9 @@ export interface VerifySuccessOutcome {
   /**
    * `kind`: what the link (or code) is for, `'reset'` or `'invite'`. `token`: with `code.exchange`, the token a right
    * code was traded for.
+   * `secondFactor`: the account has a second factor, so `/reset` needs `otp`.
    */
-  body: { success: true; valid: true; expiresAt: string; kind: TokenKind; token?: string };
+  body: { success: true; valid: true; expiresAt: string; kind: TokenKind; token?: string; secondFactor?: true };
 }
 
 export interface ResetSuccessOutcome {
@@ -350,6 +372,12 @@ export interface PasswordResetOptions {
   rateLimit?: false | RateLimitOptions;
   /** The code flow. @default { enabled: false } */
   code?: CodeOptions;
+  /**
+   * **(0.2)** A second factor for accounts that have one: `/reset` then also needs `otp` (missing: `401
+   * SECOND_FACTOR_REQUIRED`, wrong: `401 SECOND_FACTOR_INVALID`, the link still usable until `maxAttempts` wrong ones).
+   * @default none
+   */
+  secondFactor?: SecondFactorOptions;
   /** Hooks. */
   hooks?: HookOptions;
   /** Email settings. */

@@ -40,6 +40,7 @@ const TOP_LEVEL_KEYS: Record<keyof PasswordResetOptions, true> = {
   hashPassword: true,
   rateLimit: true,
   code: true,
+  secondFactor: true,
   hooks: true,
   emails: true,
   pages: true,
@@ -200,6 +201,20 @@ function checkEmails(value: unknown): void {
       checkFunction(`${path}.text`, checked.text);
     }
   }
+}
+
+function checkSecondFactor(value: unknown): void {
+  if (value === undefined) return;
+  const secondFactor = checkObject('secondFactor', value, ['required', 'verify', 'maxAttempts']);
+  for (const name of ['required', 'verify'] as const) {
+    if (typeof secondFactor[name] !== 'function')
+      invalidOption(
+        `secondFactor.${name}`,
+        `must be a function (${name === 'required' ? 'user' : 'user, otp'}) => boolean | Promise<boolean>, got ` +
+          describeValue(secondFactor[name]),
+      );
+  }
+  checkInteger('secondFactor.maxAttempts', secondFactor.maxAttempts, 1, 20);
 }
 
 function checkHooks(value: unknown): void {
@@ -384,6 +399,7 @@ export function validateOptions(options: unknown): asserts options is PasswordRe
   checkRateLimit(o.rateLimit);
   checkCode(o.code, o.store);
   checkSecret(o);
+  checkSecondFactor(o.secondFactor);
   checkHooks(o.hooks);
   checkEmails(o.emails);
   checkPages(o.pages);

@@ -28,6 +28,8 @@ export const fieldMessage = (
       return value ? t.errors.codeInvalid : t.errors.codeRequired;
     case 'password':
       return value ? t.errors.rules.maxLength(maxLength) : t.errors.passwordRequired;
+    case 'otp':
+      return value ? t.errors.otpInvalid : t.errors.otpRequired;
     default:
       return t.errors.badRequest;
   }

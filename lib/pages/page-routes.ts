@@ -188,6 +188,20 @@ export function pageRoutes(deps: PageDependencies): Router {
     },
   ];
 
+  /**
+   * The second factor's field (`secondFactor`), after the link's account is known to have one. Like passwords, an
+   * entered code is never put back into a page.
+   */
+  const otpField = (ctx: PageContext, errors: Fields): FieldView => ({
+    name: 'otp',
+    label: ctx.t.reset.otp,
+    type: 'text',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    hint: ctx.t.reset.otpHint,
+    error: errors.otp,
+  });
+
   /** A link that cannot be used (unknown, used, superseded, expired): it says so, and how to get a new one. */
   const deadLink = (req: Request, res: Response, ctx: PageContext, error: PasswordResetError): void => {
     clearLinkCookie(req, res, resetPage);
@@ -210,8 +224,9 @@ export function pageRoutes(deps: PageDependencies): Router {
   ): Promise<void> => {
     let email: string;
     let kind: TokenKind;
+    let secondFactor: boolean;
     try {
-      ({ email, kind } = await flow.verify({ token }, req.ip));
+      ({ email, kind, secondFactor = false } = await flow.verify({ token }, req.ip));
     } catch (error) {
       if (isDeadLink(error)) return deadLink(req, res, ctx, error);
       throw error;
@@ -228,12 +243,15 @@ export function pageRoutes(deps: PageDependencies): Router {
         hidden: { [CSRF_FIELD]: issueCsrfValue(req, res) },
         username: email,
         focus,
-        fields: passwordFields(ctx, errors),
+        fields: [...(secondFactor ? [otpField(ctx, errors)] : []), ...passwordFields(ctx, errors)],
       },
     });
   };
 
-  /** The code flow's form. The entered address is kept; the code, like passwords, never is. */
+  /**
+   * The code flow's form. The entered address is kept; the code, like passwords, never is. `withOtp`: the account
+   * turned out to have a second factor (the form cannot know before a right code).
+   */
   const codeForm = (
     req: Request,
     res: Response,
@@ -242,6 +260,7 @@ export function pageRoutes(deps: PageDependencies): Router {
     values: Fields = {},
     errors: Fields = {},
     formErrors: string[] = [],
+    withOtp = false,
   ): void => {
     send(res, status, ctx, {
       heading: ctx.t.reset.title,
@@ -269,6 +288,7 @@ export function pageRoutes(deps: PageDependencies): Router {
             hint: code ? ctx.t.reset.codeHint(code.digits) : undefined,
             error: errors.code,
           },
+          ...(withOtp ? [otpField(ctx, errors)] : []),
           ...passwordFields(ctx, errors),
         ],
       },
@@ -395,6 +415,8 @@ export function pageRoutes(deps: PageDependencies): Router {
         // The cookie set on the link's first load; a `token` field still works for pages opened before 0.2.
         const token = stringField(req.body, 'token') || readLinkCookie(req);
         const password = stringField(req.body, 'password') ?? '';
+        // An empty field is a missing one: the flow answers it `SECOND_FACTOR_REQUIRED` when the account has one.
+        const otp = config.secondFactor ? stringField(req.body, 'otp')?.trim() || undefined : undefined;
         const confirm = stringField(req.body, 'confirm') ?? '';
         if (token === undefined && !code)
           return messagePage(res, ctx, 400, t.reset.missingTitle, [], [t.reset.missing]);
@@ -405,26 +427,29 @@ export function pageRoutes(deps: PageDependencies): Router {
             : {};
         const credential: Credential =
           token === undefined ? { email: values.email ?? '', code: values.code ?? '' } : { token };
-        const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password });
+        const errors = schemaErrors(t, config.schemas.reset, { ...values, token, password, otp });
         if (errors.token) return messagePage(res, ctx, 400, t.reset.invalidTitle, [t.errors.tokenInvalid]);
         if (password === '') errors.password = t.errors.passwordRequired;
         const mismatch = !errors.password && confirm !== password;
         if (mismatch) errors.confirm = t.errors.confirmMismatch;
-        // Both password fields come back empty (passwords are never echoed), so after a mismatch typing starts again
-        // in the first one.
-        const focus = mismatch ? 'password' : undefined;
-        const again = (status: number, fieldErrors: Fields): Promise<void> | void =>
+        // Both password fields (and the authentication code) come back empty, never echoed, so after a mismatch typing
+        // starts again in the first of them.
+        const focus = mismatch ? (otp === undefined ? 'password' : 'otp') : undefined;
+        // A code form that came with an otp field keeps it.
+        const again = (status: number, fieldErrors: Fields, withOtp = otp !== undefined): Promise<void> | void =>
           token === undefined
-            ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors)
+            ? codeForm(req, res, ctx, status, { email: values.email }, fieldErrors, [], withOtp)
             : tokenForm(req, res, ctx, status, token, fieldErrors, focus);
         // Nothing is looked up for a form that is incomplete: no attempt slot is spent on a typo.
         if (Object.keys(errors).length > 0) return again(400, errors);
 
         let kind: TokenKind;
         try {
-          kind = await flow.reset(credential, password, requesterOf(req));
+          kind = await flow.reset(credential, password, requesterOf(req), otp);
         } catch (error) {
           if (!(error instanceof PasswordResetError)) throw error;
+          if (error.code === 'SECOND_FACTOR_REQUIRED') return again(401, { otp: t.errors.otpRequired }, true);
+          if (error.code === 'SECOND_FACTOR_INVALID') return again(401, { otp: t.errors.otpInvalid }, true);
           if (error.code === 'PASSWORD_REJECTED')
             return again(422, {
               password: (error.details ?? []).map((detail) => ruleMessage(t, detail, limits)).join(' '),
