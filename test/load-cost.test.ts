@@ -8,10 +8,15 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
 
-const OPTIONAL = ['@sendgrid/mail', 'joi-to-json', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'mongoose'];
+const OPTIONAL = ['joi', '@sendgrid/mail', 'joi-to-json', '@zxcvbn-ts/core', '@zxcvbn-ts/language-common', 'mongoose'];
 
 /** Runs `body` after `const lib = require('./lib')` and returns the packages loaded by then. */
 function loadedAfter(body: string): string[] {
+  return loadedAfterAsync(body, false);
+}
+
+/** As {@link loadedAfter}; with `awaits`, `body` runs inside an async function that is awaited first. */
+function loadedAfterAsync(body: string, awaits: boolean): string[] {
   const script = `
     const lib = require('./lib');
     const base = {
@@ -20,9 +25,11 @@ function loadedAfter(body: string): string[] {
       mailer: { send: async () => undefined },
       logger: false,
     };
-    ${body}
+    const report = () => {
     const names = Object.keys(require.cache).map((file) => /node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(file)?.[1]);
     process.stdout.write(JSON.stringify([...new Set(names.filter(Boolean))]));
+    };
+    ${awaits ? `(async () => { ${body} })().then(report, (error) => { console.error(error); process.exit(1); });` : `${body}\nreport();`}
   `;
   const output = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], {
     cwd: root,
@@ -68,8 +75,8 @@ test('an invalid sendgrid option still throws its OptionsError, before the clien
 });
 
 test('joi-to-json is loaded by openapi (or openApiDocument()), and only then', () => {
-  expect(optionalIn(loadedAfter('lib.passwordReset({ ...base, openapi: true });'))).toEqual(['joi-to-json']);
-  expect(optionalIn(loadedAfter('lib.openApiDocument();'))).toEqual(['joi-to-json']);
+  expect(optionalIn(loadedAfter('lib.passwordReset({ ...base, openapi: true });'))).toEqual(['joi', 'joi-to-json']);
+  expect(optionalIn(loadedAfter('lib.openApiDocument();'))).toEqual(['joi', 'joi-to-json']);
 });
 
 test('zxcvbn is loaded when a password is scored for minStrength, not by the option alone', () => {
@@ -82,4 +89,24 @@ test('zxcvbn is loaded when a password is scored for minStrength, not by the opt
     findPasswordProblems(policy, 'correct horse battery', { id: 'u1', email: 'ada@app.example' });
   `);
   expect(optionalIn(scored)).toEqual(['@zxcvbn-ts/core', '@zxcvbn-ts/language-common']);
+});
+
+test('Joi is loaded by the first request that has a body to validate, not by passwordReset()', () => {
+  const loaded = loadedAfterAsync(
+    `
+      const express = require('express');
+      const app = express().use(lib.passwordReset(base));
+      const server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+      const before = Object.keys(require.cache).some((file) => /node_modules\\/joi\\//.test(file));
+      const answer = await fetch('http://127.0.0.1:' + server.address().port + '/forgot', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'not an address' }),
+      });
+      server.close();
+      if (before || answer.status !== 400) throw new Error('joi before: ' + before + ', status ' + answer.status);
+    `,
+    true,
+  );
+  expect(optionalIn(loaded)).toEqual(['joi']);
 });

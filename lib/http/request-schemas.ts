@@ -2,7 +2,7 @@
  * The request bodies as Joi schemas: the router validates with them, the hosted
  * pages check their forms against them, and the OpenAPI document is converted from them.
  */
-import Joi from 'joi';
+import type Joi from 'joi';
 import { INVISIBLE_CHARACTER } from '../core/email-address';
 import { PasswordResetError, type ErrorDetail } from '../core/errors';
 
@@ -14,18 +14,36 @@ export type VerifyBody = { token: string } | { email: string; code: string };
 /** As validated; whichever accepted name (`fields.password`) the client used, it is read as `password`. */
 export type ResetBody = VerifyBody & { password: string };
 
-// Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each would
-// be one more spelling of a victim's address.
-const email = Joi.string()
-  .email({ tlds: { allow: false }, ignoreLength: false })
-  .max(254)
-  // A custom rule, not an inverted pattern: joi-to-json would put that in the OpenAPI document as a pattern to match.
-  .custom((value: string, helpers) => (INVISIBLE_CHARACTER.test(value) ? helpers.error('string.invisible') : value))
-  .messages({ 'string.invisible': '{{#label}} must not contain invisible or control characters' });
-// Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
-const token = Joi.string().min(1).max(512);
-// Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
-const password = Joi.string().allow('').max(4096);
+/**
+ * Joi is loaded, and the schemas built, when a router first validates a body (or documents it), not at import or
+ * construction: loading Joi is ~50 ms of a process's startup, which processes that never answer a reset request
+ * (workers, scripts, most tests) should not pay.
+ */
+let loaded:
+  { joi: typeof Joi; email: Joi.StringSchema; token: Joi.StringSchema; password: Joi.StringSchema } | undefined;
+
+function rules(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  const joi = require('joi') as typeof Joi;
+  loaded = {
+    joi,
+    // Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each
+    // would be one more spelling of a victim's address.
+    email: joi
+      .string()
+      .email({ tlds: { allow: false }, ignoreLength: false })
+      .max(254)
+      // A custom rule, not an inverted pattern: joi-to-json would put that in the OpenAPI document as a pattern.
+      .custom((value: string, helpers) => (INVISIBLE_CHARACTER.test(value) ? helpers.error('string.invisible') : value))
+      .messages({ 'string.invisible': '{{#label}} must not contain invisible or control characters' }),
+    // Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
+    token: joi.string().min(1).max(512),
+    // Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
+    password: joi.string().allow('').max(4096),
+  };
+  return loaded;
+}
 
 /** What the request schemas depend on: the code flow's digits, when it is on. */
 export interface SchemaSettings {
@@ -42,11 +60,14 @@ function strict<T>(schema: Joi.ObjectSchema<T>): Joi.ObjectSchema<T> {
 
 /** `{ token }`, or with the code flow on `{ email, code }` in its place, plus `extra` fields. */
 function credentialSchema({ codeDigits }: SchemaSettings, extra: Joi.PartialSchemaMap = {}): Joi.ObjectSchema {
-  if (codeDigits === undefined) return Joi.object({ token: token.required(), ...extra });
-  const code = Joi.string()
+  const { joi, token, email } = rules();
+  if (codeDigits === undefined) return joi.object({ token: token.required(), ...extra });
+  const code = joi
+    .string()
     .pattern(/^[0-9]+$/, 'digits')
     .max(32);
-  const schema = Joi.object({ token, email, code, ...extra })
+  const schema = joi
+    .object({ token, email, code, ...extra })
     .xor('token', 'code')
     .with('code', 'email')
     .with('email', 'code')
@@ -55,13 +76,13 @@ function credentialSchema({ codeDigits }: SchemaSettings, extra: Joi.PartialSche
 }
 
 export const forgotSchema = (): Joi.ObjectSchema<ForgotBody> =>
-  strict(Joi.object<ForgotBody>({ email: email.required() }));
+  strict(rules().joi.object<ForgotBody>({ email: rules().email.required() }));
 
 export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyBody> =>
   strict(credentialSchema(settings) as Joi.ObjectSchema<VerifyBody>);
 
 export const resetSchema = (settings: SchemaSettings): Joi.ObjectSchema<ResetBody> =>
-  strict(credentialSchema(settings, { password: password.required() }) as Joi.ObjectSchema<ResetBody>);
+  strict(credentialSchema(settings, { password: rules().password.required() }) as Joi.ObjectSchema<ResetBody>);
 
 /** The credential of a validated `/verify` or `/reset` body. */
 export function credentialOf(body: VerifyBody): { token: string } | { email: string; code: string } {
@@ -120,11 +141,15 @@ export type BodyReader<T> = (body: unknown) => T;
  * fields, and the body is validated under the schema's own names, so every rule lives once, in the schema. Errors
  * name the field as the client sent it.
  */
-export function bodyReader<T>(schema: Joi.ObjectSchema<T>, wire: WireFormat): BodyReader<T> {
-  const keys = Object.keys((schema.describe() as { keys?: Record<string, unknown> }).keys ?? {}) as FieldKey[];
+export function bodyReader<T>(schemaOf: () => Joi.ObjectSchema<T>, wire: WireFormat): BodyReader<T> {
+  let schema: Joi.ObjectSchema<T> | undefined;
   const fieldOfName = new Map<string, FieldKey>();
-  for (const key of keys) for (const name of wire.fields[key]) fieldOfName.set(name, key);
   return (body) => {
+    if (schema === undefined) {
+      schema = schemaOf();
+      const keys = Object.keys((schema.describe() as { keys?: Record<string, unknown> }).keys ?? {}) as FieldKey[];
+      for (const key of keys) for (const name of wire.fields[key]) fieldOfName.set(name, key);
+    }
     // An array, a string or null: the schema answers it as it always has ("must be of type object").
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return validateBody<T>(schema, body);
     const read: Record<string, unknown> = {};
