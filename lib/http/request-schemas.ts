@@ -52,10 +52,11 @@ export interface SchemaSettings {
 
 /**
  * `convert: false` keeps validation strict: a number where a string belongs is
- * refused, never coerced; unknown keys are refused.
+ * refused, never coerced; unknown keys are refused. `abortEarly: false` (every problem reported) is set here, once,
+ * not per call: options passed to `validate()` are merged into the schema's on every request.
  */
 function strict<T>(schema: Joi.ObjectSchema<T>): Joi.ObjectSchema<T> {
-  return schema.prefs({ convert: false });
+  return schema.prefs({ convert: false, abortEarly: false });
 }
 
 /** `{ token }`, or with the code flow on `{ email, code }` in its place, plus `extra` fields. */
@@ -116,7 +117,7 @@ function describe(item: Joi.ValidationErrorItem, nameOf: NameOf): ErrorDetail {
 
 /** Validates a body; throws `VALIDATION_FAILED` with one detail per field. */
 export function validateBody<T>(schema: Joi.ObjectSchema, body: unknown, nameOf: NameOf = (key) => key): T {
-  const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {}, { abortEarly: false });
+  const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {});
   if (!result.error) return result.value as T;
   throw new PasswordResetError(
     'VALIDATION_FAILED',
