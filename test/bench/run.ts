@@ -15,8 +15,12 @@ import { measureLoadCost } from './load-cost';
 import { measureScoring } from './scoring';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-/** Rounds of floor, existing, unknown, back to back: each round's ratios are taken within it, medians reported. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Rounds of floor, existing, unknown, back to back, each BENCH_ROUND seconds: each round's ratios are taken within
+ * it and medians reported, so that other load on the machine, which comes and goes over seconds, falls on all three.
+ */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const ROUND_S = Number(process.env.BENCH_ROUND ?? 3);
 const root = path.resolve(__dirname, '../..');
 
 interface Target {
@@ -64,7 +68,13 @@ interface LoadResult {
   requestsIncludingWarmup: number;
 }
 
-async function load(port: number, urlPath: string, body: unknown, seconds = DURATION_S): Promise<LoadResult> {
+async function load(
+  port: number,
+  urlPath: string,
+  body: unknown,
+  seconds = DURATION_S,
+  warm = true,
+): Promise<LoadResult> {
   const options = {
     url: `http://127.0.0.1:${port}${urlPath}`,
     method: 'POST' as const,
@@ -72,7 +82,7 @@ async function load(port: number, urlPath: string, body: unknown, seconds = DURA
     body: JSON.stringify(body),
     connections: 10,
   };
-  const warmup = await autocannon({ ...options, duration: 2 }); // JIT, connection pools
+  const warmup = warm ? await autocannon({ ...options, duration: 2 }) : undefined; // JIT, connection pools
   const result = await autocannon({ ...options, duration: seconds });
   const statuses: Record<string, number> = {};
   for (const key of ['1xx', '2xx', '3xx', '4xx', '5xx'] as const) if (result[key]) statuses[key] = result[key];
@@ -82,7 +92,7 @@ async function load(port: number, urlPath: string, body: unknown, seconds = DURA
     p99: result.latency.p99,
     meanMs: result.latency.average,
     statuses,
-    requestsIncludingWarmup: warmup.requests.total + result.requests.total,
+    requestsIncludingWarmup: (warmup?.requests.total ?? 0) + result.requests.total,
   };
 }
 
@@ -190,12 +200,23 @@ async function main(): Promise<void> {
   // on all three alike; medians of each round's ratios.
   const floorTarget = await startTarget('floor');
   const forgotTarget = await startTarget('forgot');
-  const rounds: { floor: LoadResult; known: LoadResult; unknown: LoadResult }[] = [];
+  // Besides req/s, the target's own CPU time per request: what the others on this machine take from the load
+  // generator and the target shows in req/s, much less in this.
+  const withCpu = async (target: Target, email: string, warm: boolean): Promise<LoadResult & { cpuUs: number }> => {
+    if (warm) await load(target.port, '/forgot', { email }, 2, false);
+    const before = (await target.ask({ type: 'cpu' }, 'cpu')).us;
+    const result = await load(target.port, '/forgot', { email }, ROUND_S, false);
+    const cpu = (await target.ask({ type: 'cpu' }, 'cpu')).us - before;
+    return { ...result, cpuUs: cpu / (result.reqPerSec * ROUND_S) };
+  };
+  type Measured = Awaited<ReturnType<typeof withCpu>>;
+  const rounds: { floor: Measured; known: Measured; unknown: Measured }[] = [];
   for (let round = 0; round < ROUNDS; round += 1) {
+    const warm = round === 0;
     rounds.push({
-      floor: await load(floorTarget.port, '/forgot', { email: KNOWN_EMAIL }),
-      known: await load(forgotTarget.port, '/forgot', { email: KNOWN_EMAIL }),
-      unknown: await load(forgotTarget.port, '/forgot', { email: UNKNOWN_EMAIL }),
+      floor: await withCpu(floorTarget, KNOWN_EMAIL, warm),
+      known: await withCpu(forgotTarget, KNOWN_EMAIL, warm),
+      unknown: await withCpu(forgotTarget, UNKNOWN_EMAIL, warm),
     });
   }
   const probe = await timingProbe(forgotTarget.port, 3000);
@@ -210,9 +231,29 @@ async function main(): Promise<void> {
   const knownShare = medianOf((r) => r.known.reqPerSec / r.floor.reqPerSec);
   const unknownShare = medianOf((r) => r.unknown.reqPerSec / r.floor.reqPerSec);
   const knownOverUnknown = medianOf((r) => r.known.reqPerSec / r.unknown.reqPerSec);
-  const shares = (pick: (r: (typeof rounds)[number]) => LoadResult): string =>
-    rounds.map((r) => fmt((100 * pick(r).reqPerSec) / r.floor.reqPerSec, 0)).join('/');
-  rows.push(['floor: express.json() + 202', fmt(floor.reqPerSec, 0), fmt(floor.p50), fmt(floor.p99), '100 %', '']);
+  // The same shares from CPU time per request: floor's µs per request over the target's.
+  const cpuShare = (pick: (r: (typeof rounds)[number]) => Measured): number =>
+    medianOf((r) => r.floor.cpuUs / pick(r).cpuUs);
+  const cpu = (pick: (r: (typeof rounds)[number]) => Measured): string =>
+    `CPU ${fmt(
+      medianOf((r) => pick(r).cpuUs),
+      0,
+    )} µs/req, ${fmt(100 * cpuShare(pick), 0)} % of floor's`;
+  const shares = (pick: (r: (typeof rounds)[number]) => LoadResult): string => {
+    const each = rounds.map((r) => (100 * pick(r).reqPerSec) / r.floor.reqPerSec);
+    return `${ROUNDS} rounds ${fmt(Math.min(...each), 0)}–${fmt(Math.max(...each), 0)}`;
+  };
+  rows.push([
+    'floor: express.json() + 202',
+    fmt(floor.reqPerSec, 0),
+    fmt(floor.p50),
+    fmt(floor.p99),
+    '100 %',
+    `CPU ${fmt(
+      medianOf((r) => r.floor.cpuUs),
+      0,
+    )} µs/req`,
+  ]);
   const leak = known.p50 / unknown.p50;
   rows.push([
     '/forgot existing (limits off, mailer 200 ms)',
@@ -220,7 +261,7 @@ async function main(): Promise<void> {
     fmt(known.p50),
     fmt(known.p99),
     `${fmt(100 * knownShare, 0)} %`,
-    `rounds ${shares((r) => r.known)} %; ${verdict('≥ 90 %', knownShare >= 0.9)}`,
+    `${shares((r) => r.known)} %; ${verdict('≥ 90 %', knownShare >= 0.9)}; ${cpu((r) => r.known)}`,
   ]);
   rows.push([
     '/forgot unknown (limits off, mailer 200 ms)',
@@ -228,7 +269,7 @@ async function main(): Promise<void> {
     fmt(unknown.p50),
     fmt(unknown.p99),
     `${fmt(100 * unknownShare, 0)} %`,
-    `rounds ${shares((r) => r.unknown)} %; ${verdict('≥ 90 %', unknownShare >= 0.9)}`,
+    `${shares((r) => r.unknown)} %; ${verdict('≥ 90 %', unknownShare >= 0.9)}; ${cpu((r) => r.unknown)}`,
   ]);
   rows.push([
     '/forgot existing/unknown throughput',
@@ -270,6 +311,7 @@ async function main(): Promise<void> {
     shareOfFloor: knownShare,
     unknownShareOfFloor: unknownShare,
     existingOverUnknown: knownOverUnknown,
+    cpuShareOfFloor: { existing: cpuShare((r) => r.known), unknown: cpuShare((r) => r.unknown) },
   };
 
   // 3. /verify and /reset with pre-issued tokens, one per request; /reset against raw bcrypt in the same process.
