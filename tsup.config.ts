@@ -9,5 +9,13 @@ export default defineConfig({
   target: 'node20',
   sourcemap: false,
   tsconfig: 'tsconfig.build.json',
+  // The optional parts (SendGrid client, joi-to-json, zxcvbn) are `require()`d on first use; the ESM bundle gets a
+  // real `require` so those calls work there too (esbuild's shim otherwise throws "Dynamic require ... not supported").
+  banner: ({ format }) =>
+    format === 'esm'
+      ? {
+          js: "import { createRequire as __eprCreateRequire } from 'node:module';\nconst require = __eprCreateRequire(import.meta.url);",
+        }
+      : {},
   outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.mjs' }),
 });

@@ -1,5 +1,5 @@
-import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
-import { adjacencyGraphs, dictionary } from '@zxcvbn-ts/language-common';
+import type * as ZxcvbnCore from '@zxcvbn-ts/core';
+import type * as ZxcvbnCommon from '@zxcvbn-ts/language-common';
 import type { PasswordOptions } from '../options/types';
 import type { ErrorDetail } from './errors';
 import { toEventError, type EventError } from './events';
@@ -22,11 +22,18 @@ export interface ResolvedPasswordPolicy {
   validate?: PasswordOptions['validate'];
 }
 
+/*
+ * zxcvbn and its dictionaries are loaded on first use, not at import: together they cost ~25 ms at startup. The
+ * dictionaries serve `blockCommon` (on by default) on the first `/reset`, zxcvbn only `minStrength`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+const loadCommon = (): typeof ZxcvbnCommon => require('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon;
+
 let commonPasswords: ReadonlySet<string> | undefined;
 
 /** The common-password list of @zxcvbn-ts/language-common, loaded once per process. */
 export function getCommonPasswords(): ReadonlySet<string> {
-  commonPasswords ??= new Set(dictionary.passwords.map((word) => word.toLowerCase()));
+  commonPasswords ??= new Set(loadCommon().dictionary.passwords.map((word) => word.toLowerCase()));
   return commonPasswords;
 }
 
@@ -55,6 +62,9 @@ function getStrengthScorer(): StrengthScorer {
   if (!strengthScorer) {
     // Set up lazily: loading zxcvbn's dictionaries costs tens of milliseconds that apps without minStrength should not
     // pay.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see the top of this file
+    const { zxcvbn, zxcvbnOptions } = require('@zxcvbn-ts/core') as typeof ZxcvbnCore;
+    const { adjacencyGraphs, dictionary } = loadCommon();
     zxcvbnOptions.setOptions({ dictionary: { ...dictionary }, graphs: adjacencyGraphs });
     strengthScorer = (password, userInputs) => zxcvbn(scoredPart(password), userInputs).score;
   }

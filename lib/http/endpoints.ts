@@ -266,8 +266,17 @@ export type RequestSchemas = {
     : never;
 };
 
+/** Each schema is built on first read (see request-schemas.ts: Joi loads then), once per router. */
 export function compileSchemas(settings: SchemaSettings): RequestSchemas {
-  return { forgot: forgot.schema(settings), verify: verify.schema(settings), reset: reset.schema(settings) };
+  const built: Partial<Record<EndpointName, Joi.ObjectSchema>> = {};
+  const schemas = {} as RequestSchemas;
+  for (const name of ENDPOINT_NAMES) {
+    Object.defineProperty(schemas, name, {
+      enumerable: true,
+      get: () => (built[name] ??= (ENDPOINTS[name] as EndpointDefinition<unknown>).schema(settings)),
+    });
+  }
+  return schemas;
 }
 
 /** Every endpoint's body reader: the JSON API's field names (`fields`, `unknownFields`) over the schemas. */
@@ -277,8 +286,8 @@ export type RequestReaders = {
 
 export function compileReaders(schemas: RequestSchemas, wire: WireFormat): RequestReaders {
   return {
-    forgot: bodyReader(schemas.forgot, wire),
-    verify: bodyReader(schemas.verify, wire),
-    reset: bodyReader(schemas.reset, wire),
+    forgot: bodyReader(() => schemas.forgot, wire),
+    verify: bodyReader(() => schemas.verify, wire),
+    reset: bodyReader(() => schemas.reset, wire),
   };
 }

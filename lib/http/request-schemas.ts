@@ -2,7 +2,7 @@
  * The request bodies as Joi schemas: the router validates with them, the hosted
  * pages check their forms against them, and the OpenAPI document is converted from them.
  */
-import Joi from 'joi';
+import type Joi from 'joi';
 import { INVISIBLE_CHARACTER } from '../core/email-address';
 import { PasswordResetError, type ErrorDetail } from '../core/errors';
 
@@ -17,21 +17,46 @@ export type VerifyBody = { token: string } | { email: string; code: string };
  */
 export type ResetBody = VerifyBody & { password: string; otp?: string };
 
-// Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each would
-// be one more spelling of a victim's address.
-const email = Joi.string()
-  .email({ tlds: { allow: false }, ignoreLength: false })
-  .max(254)
-  // A custom rule, not an inverted pattern: joi-to-json would put that in the OpenAPI document as a pattern to match.
-  .custom((value: string, helpers) => (INVISIBLE_CHARACTER.test(value) ? helpers.error('string.invisible') : value))
-  .messages({ 'string.invisible': '{{#label}} must not contain invisible or control characters' });
-// Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
-const token = Joi.string().min(1).max(512);
-// Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
-const password = Joi.string().allow('').max(4096);
-// TOTPs are 6-8 digits, but an app's second factor may be a backup code or a longer token: any short string is handed
-// to `secondFactor.verify`, whose `false` is the answer to a wrong one.
-const otp = Joi.string().min(1).max(64);
+/**
+ * Joi is loaded, and the schemas built, when a router first validates a body (or documents it), not at import or
+ * construction: loading Joi is ~50 ms of a process's startup, which processes that never answer a reset request
+ * (workers, scripts, most tests) should not pay.
+ */
+let loaded:
+  | {
+      joi: typeof Joi;
+      email: Joi.StringSchema;
+      token: Joi.StringSchema;
+      password: Joi.StringSchema;
+      otp: Joi.StringSchema;
+    }
+  | undefined;
+
+function rules(): NonNullable<typeof loaded> {
+  if (loaded) return loaded;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+  const joi = require('joi') as typeof Joi;
+  loaded = {
+    joi,
+    // Joi's email rule lets invisible characters through, and a user store may ignore them when it matches: each
+    // would be one more spelling of a victim's address.
+    email: joi
+      .string()
+      .email({ tlds: { allow: false }, ignoreLength: false })
+      .max(254)
+      // A custom rule, not an inverted pattern: joi-to-json would put that in the OpenAPI document as a pattern.
+      .custom((value: string, helpers) => (INVISIBLE_CHARACTER.test(value) ? helpers.error('string.invisible') : value))
+      .messages({ 'string.invisible': '{{#label}} must not contain invisible or control characters' }),
+    // Any string of a sane length is looked up; a wrong one is TOKEN_INVALID, not a validation error.
+    token: joi.string().min(1).max(512),
+    // Policy (length and the rest) is checked later and answered with 422, so only the type is checked here.
+    password: joi.string().allow('').max(4096),
+    // TOTPs are 6-8 digits, but an app's second factor may be a backup code or a longer token: any short string is
+    // handed to `secondFactor.verify`, whose `false` is the answer to a wrong one.
+    otp: joi.string().min(1).max(64),
+  };
+  return loaded;
+}
 
 /** What the request schemas depend on: the code flow's digits, when it is on, and whether `secondFactor` is set. */
 export interface SchemaSettings {
@@ -42,19 +67,23 @@ export interface SchemaSettings {
 
 /**
  * `convert: false` keeps validation strict: a number where a string belongs is
- * refused, never coerced; unknown keys are refused.
+ * refused, never coerced; unknown keys are refused. `abortEarly: false` (every problem reported) is set here, once,
+ * not per call: options passed to `validate()` are merged into the schema's on every request.
  */
 function strict<T>(schema: Joi.ObjectSchema<T>): Joi.ObjectSchema<T> {
-  return schema.prefs({ convert: false });
+  return schema.prefs({ convert: false, abortEarly: false });
 }
 
 /** `{ token }`, or with the code flow on `{ email, code }` in its place, plus `extra` fields. */
 function credentialSchema({ codeDigits }: SchemaSettings, extra: Joi.PartialSchemaMap = {}): Joi.ObjectSchema {
-  if (codeDigits === undefined) return Joi.object({ token: token.required(), ...extra });
-  const code = Joi.string()
+  const { joi, token, email } = rules();
+  if (codeDigits === undefined) return joi.object({ token: token.required(), ...extra });
+  const code = joi
+    .string()
     .pattern(/^[0-9]+$/, 'digits')
     .max(32);
-  const schema = Joi.object({ token, email, code, ...extra })
+  const schema = joi
+    .object({ token, email, code, ...extra })
     .xor('token', 'code')
     .with('code', 'email')
     .with('email', 'code')
@@ -63,7 +92,7 @@ function credentialSchema({ codeDigits }: SchemaSettings, extra: Joi.PartialSche
 }
 
 export const forgotSchema = (): Joi.ObjectSchema<ForgotBody> =>
-  strict(Joi.object<ForgotBody>({ email: email.required() }));
+  strict(rules().joi.object<ForgotBody>({ email: rules().email.required() }));
 
 export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyBody> =>
   strict(credentialSchema(settings) as Joi.ObjectSchema<VerifyBody>);
@@ -71,8 +100,8 @@ export const verifySchema = (settings: SchemaSettings): Joi.ObjectSchema<VerifyB
 export const resetSchema = (settings: SchemaSettings): Joi.ObjectSchema<ResetBody> =>
   strict(
     credentialSchema(settings, {
-      password: password.required(),
-      ...(settings.secondFactor ? { otp } : {}),
+      password: rules().password.required(),
+      ...(settings.secondFactor ? { otp: rules().otp } : {}),
     }) as Joi.ObjectSchema<ResetBody>,
   );
 
@@ -108,7 +137,7 @@ function describe(item: Joi.ValidationErrorItem, nameOf: NameOf): ErrorDetail {
 
 /** Validates a body; throws `VALIDATION_FAILED` with one detail per field. */
 export function validateBody<T>(schema: Joi.ObjectSchema, body: unknown, nameOf: NameOf = (key) => key): T {
-  const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {}, { abortEarly: false });
+  const result: Joi.ValidationResult<unknown> = schema.validate(body ?? {});
   if (!result.error) return result.value as T;
   throw new PasswordResetError(
     'VALIDATION_FAILED',
@@ -133,11 +162,15 @@ export type BodyReader<T> = (body: unknown) => T;
  * fields, and the body is validated under the schema's own names, so every rule lives once, in the schema. Errors
  * name the field as the client sent it.
  */
-export function bodyReader<T>(schema: Joi.ObjectSchema<T>, wire: WireFormat): BodyReader<T> {
-  const keys = Object.keys((schema.describe() as { keys?: Record<string, unknown> }).keys ?? {}) as FieldKey[];
+export function bodyReader<T>(schemaOf: () => Joi.ObjectSchema<T>, wire: WireFormat): BodyReader<T> {
+  let schema: Joi.ObjectSchema<T> | undefined;
   const fieldOfName = new Map<string, FieldKey>();
-  for (const key of keys) for (const name of wire.fields[key]) fieldOfName.set(name, key);
   return (body) => {
+    if (schema === undefined) {
+      schema = schemaOf();
+      const keys = Object.keys((schema.describe() as { keys?: Record<string, unknown> }).keys ?? {}) as FieldKey[];
+      for (const key of keys) for (const name of wire.fields[key]) fieldOfName.set(name, key);
+    }
     // An array, a string or null: the schema answers it as it always has ("must be of type object").
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return validateBody<T>(schema, body);
     const read: Record<string, unknown> = {};

@@ -5,7 +5,7 @@
  * bounded number of times and rejects with a `SendGridError` that carries
  * SendGrid's status and error messages but never the key, link or code.
  */
-import { MailService, type MailDataRequired } from '@sendgrid/mail';
+import type { MailService, MailDataRequired } from '@sendgrid/mail';
 import type { SendGridOptions } from '../options/types';
 import type { EmailKind, EmailMessage, Mailer } from './mailer';
 import { MAX_RETRY_WAIT_MS, resolveSendGridOptions } from './sendgrid-options';
@@ -144,7 +144,7 @@ function readFailure(error: unknown): Failure {
  * with the message's `TemplateData` as `dynamic_template_data`.
  */
 export class SendGridMailer implements Mailer {
-  private readonly service = new MailService();
+  private readonly service: MailService;
   private readonly apiKey: string;
   private readonly from: { email: string; name?: string };
   private readonly replyTo?: { email: string; name?: string };
@@ -170,6 +170,11 @@ export class SendGridMailer implements Mailer {
     this.retryDelayMs = settings.retryDelayMs;
     const baseUrl = settings.baseUrl;
 
+    // Loaded here, not at import: the client and axios cost ~80 ms and ~20 MB at startup, which apps that never
+    // construct a SendGridMailer should not pay. Options are checked first, so a bad option still throws first.
+    // The module's export is its default MailService instance, which carries the class.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy on purpose, see above
+    this.service = new (require('@sendgrid/mail') as { MailService: new () => MailService }).MailService();
     this.service.setApiKey(this.apiKey);
     this.service.setTimeout(this.timeoutMs);
     // setApiKey resets the base URL to SendGrid's, so ours is set after it. MailService keeps its client in `client`.

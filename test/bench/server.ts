@@ -72,6 +72,10 @@ async function main(): Promise<void> {
   process.on('message', (message: ParentMessage) => {
     (async () => {
       if (message.type === 'commands') return send({ type: 'commands', count: commands });
+      if (message.type === 'cpu') {
+        const { user, system } = process.cpuUsage();
+        return send({ type: 'cpu', us: user + system });
+      }
       if (message.type === 'bcrypt') {
         const started = performance.now();
         for (let i = 0; i < message.count; i += 1) await bcrypt.hash(`bench password ${i}`, 12);
