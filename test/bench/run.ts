@@ -12,6 +12,7 @@ import path from 'node:path';
 import { KNOWN_EMAIL, UNKNOWN_EMAIL, type ChildMessage, type ParentMessage, type Scenario } from './protocol';
 import { startMongoForBench } from './mongo';
 import { measureScoring } from './scoring';
+import { measureRoundTrips } from './round-trips';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 const root = path.resolve(__dirname, '../..');
@@ -310,6 +311,9 @@ async function main(): Promise<void> {
         verify: verifyMongo,
         verifyRoundTrips: verifyTrips,
       };
+      const roundTrips = await measureRoundTrips(mongo.uri);
+      rows.push(...roundTrips.rows);
+      report.roundTrips = roundTrips.perRequest;
     } finally {
       await mongo.stop();
     }
