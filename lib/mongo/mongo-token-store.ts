@@ -245,7 +245,12 @@ export class MongoTokenStore implements TokenStore {
     );
     // A newer token was delivered before this one's insert landed (so its sweep missed this one): this is the stale
     // link. Of two racing deliveries the later sweep, or this count, always sees the other, so one delivered survives.
-    if (result.matchedCount > result.modifiedCount) {
+    // The count is read again before acting on it: on FerretDB 1.x a sweep racing another one may report a match it
+    // did not modify, and removing the newest link on such a report would leave the user none.
+    if (
+      result.matchedCount > result.modifiedCount &&
+      (await this.run(this.tokens.exists(newerDelivered).setOptions(this.read).exec()))
+    ) {
       await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.write).exec());
     }
   }
