@@ -1,6 +1,8 @@
 /**
- * Two projects: `unit` needs nothing but Node (`npm run test:unit`, the fast loop), `integration` talks to a real
- * MongoDB-wire server, a real redis-server, a real Chromium and the packed tarball. `npm test` runs both.
+ * Three projects: `unit` needs nothing but Node (`npm run test:unit`, the fast loop), `integration` talks to a real
+ * MongoDB-wire server, a real redis-server, a real Chromium and the packed tarball, and `integration-mongoose9` runs
+ * the Mongo suites again with `mongoose` resolved to mongoose 9 (the `mongoose9` alias), for tests and lib alike.
+ * `npm test` runs all.
  * @type {import('jest').Config}
  */
 const shared = {
@@ -17,14 +19,21 @@ const shared = {
   transformIgnorePatterns: ['^(?!.*/node_modules/(@scure/base|@noble/hashes)/).*/node_modules/'],
 };
 
+/** The suites that load mongoose: they run once per supported major. */
+const MONGO = ['/test/mongo-[^/]*\\.test\\.ts$', '/test/store-conformance\\.test\\.ts$'];
 const INTEGRATION = [
-  '/test/mongo-[^/]*\\.test\\.ts$',
-  '/test/store-conformance\\.test\\.ts$',
+  ...MONGO,
   '/test/browser\\.test\\.ts$',
   '/test/consumers\\.test\\.ts$',
   // A real redis-server, started by the suite itself (.ci/run installs the Debian package).
   '/test/redis-[^/]*\\.test\\.ts$',
 ];
+
+// One global setup file for both Mongo projects: jest runs a given setup module once, so they share one server.
+const mongoServer = {
+  globalSetup: '<rootDir>/test/support/mongo-global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/mongo-global-teardown.ts',
+};
 
 module.exports = {
   testTimeout: 30000,
@@ -45,8 +54,17 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testRegex: INTEGRATION,
       // A real MongoDB-wire server for the Mongo suites: MONGODB_URI, else FerretDB built from its Go module.
-      globalSetup: '<rootDir>/test/support/mongo-global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/mongo-global-teardown.ts',
+      ...mongoServer,
+      globals: { EXPECTED_MONGOOSE_MAJOR: 8 },
+    },
+    {
+      ...shared,
+      displayName: 'integration-mongoose9',
+      roots: ['<rootDir>/test'],
+      testRegex: MONGO,
+      ...mongoServer,
+      moduleNameMapper: { '^mongoose$': 'mongoose9' },
+      globals: { EXPECTED_MONGOOSE_MAJOR: 9 },
     },
   ],
 };

@@ -16,7 +16,7 @@ describeMongo('MongoRateLimitStore', () => {
   const stores: MongoRateLimitStore[] = [];
 
   beforeAll(async () => {
-    connection = await openConnection(databaseName('rate_limit_store'));
+    connection = await openConnection(databaseName('rate_limit_store'), undefined, { monitorCommands: true });
   });
   afterAll(async () => {
     await Promise.all(stores.map((store) => store.shutdown()));
@@ -51,6 +51,25 @@ describeMongo('MongoRateLimitStore', () => {
     // through.
     expect(results.filter((r) => r.totalHits <= 5).length).toBeLessThanOrEqual(5);
     expect((await store.increment('5.6.7.8')).totalHits).toBeGreaterThan(5);
+  });
+
+  test('with a limit of 50, of 100 parallel hits exactly 50 are within it, counted 1 to 50, each with one insert', async () => {
+    const now = Date.now();
+    const store = newStore({ limit: 50 }, { now: () => now });
+    await store.increment('warm-up');
+    const inserts: number[] = [];
+    const client = connection.getClient();
+    const onStarted = (event: { commandName: string }): void => {
+      if (event.commandName === 'insert') inserts.push(1);
+    };
+    client.on('commandStarted', onStarted);
+    const results = await Promise.all(Array.from({ length: 100 }, () => store.increment('burst')));
+    client.off('commandStarted', onStarted);
+    const within = results.map((r) => r.totalHits).filter((count) => count <= 50);
+    expect(within.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(inserts).toHaveLength(100);
+    // The slot past the limit marks the key as over it; nothing more is stored.
+    expect(await connection.collection(`hits_${collections}`).countDocuments({ key: 'burst' })).toBe(51);
   });
 
   test('sequential hits count 1, 2, 3, ...; over the limit they are no longer stored (an attacker cannot grow the collection)', async () => {

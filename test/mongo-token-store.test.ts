@@ -8,6 +8,7 @@ import mongoose, { Schema, type Connection } from 'mongoose';
 import request from 'supertest';
 import { MongoTokenStore, OptionsError, OutboxMailer, passwordReset } from '../lib';
 import { hashToken } from '../lib/core/tokens';
+import type { TokenRecord } from '../lib/stores/token-store';
 import { databaseName, describeMongo, dropAndClose, mongoUri, openConnection } from './support/mongo';
 import { TEST_SECRET } from './helpers/create-app';
 
@@ -150,5 +151,50 @@ describeMongo('MongoTokenStore on MongoDB', () => {
       /MongoTokenStore.timeoutMs.*positive integer/,
     );
     expect(() => new MongoTokenStore({ connection, collection: '' })).toThrow(/MongoTokenStore.collection/);
+  });
+
+  describe('markDelivered in one command', () => {
+    const record = (hash: string, createdAt: number): TokenRecord => ({
+      tokenHash: hash,
+      userId: 'u-race',
+      email: 'ada@example.com',
+      createdAt: new Date(createdAt),
+      expiresAt: new Date(createdAt + 600_000),
+    });
+
+    test('an older token whose insert lands after a newer one was delivered is the stale link: it goes', async () => {
+      const store = new MongoTokenStore({ connection, collection: 'race_tokens', logger: false });
+      const now = Date.now();
+      const older = record('race-older', now - 1000);
+      const newer = record('race-newer', now);
+      await store.save(newer);
+      await store.markDelivered(newer.tokenHash, newer);
+      // The older token's insert was slow: the newer one's sweep did not see it.
+      await store.save(older);
+      await store.markDelivered(older.tokenHash, older);
+      expect(await store.find(older.tokenHash)).toBeNull();
+      expect(await store.findByUser('u-race')).toEqual(newer);
+      expect(await store.find(newer.tokenHash)).toEqual(newer);
+      await store.close();
+    });
+
+    test('a superseded token is not found, not the newest, and cannot be claimed; marking again changes nothing', async () => {
+      const store = new MongoTokenStore({ connection, collection: 'supersede_tokens', logger: false });
+      const now = Date.now();
+      const older = record('sup-older', now - 1000);
+      const newer = record('sup-newer', now);
+      for (const saved of [older, newer]) {
+        await store.save(saved);
+        await store.markDelivered(saved.tokenHash, saved);
+      }
+      // Marked again (a retried call), with and without the record: still the newest, still working.
+      await store.markDelivered(newer.tokenHash, newer);
+      await store.markDelivered(newer.tokenHash);
+      expect(await store.find(older.tokenHash)).toBeNull();
+      expect(await store.claim(older.tokenHash)).toBe(false);
+      expect(await store.findByUser('u-race')).toEqual(newer);
+      expect(await store.claim(newer.tokenHash)).toBe(true);
+      await store.close();
+    });
   });
 });

@@ -140,7 +140,10 @@ describe('stores', () => {
     await t.post('/verify', { token: 'abc' });
     await t.forgot(ADA.email);
     expect(increments).toHaveBeenCalledTimes(1);
-    // Once for the address before the lookup, once for the account after it.
+    // Once, before the lookup: the account counts under its own address, and that is the address typed.
+    expect(perEmail).toHaveBeenCalledTimes(1);
+    // A spelling that folds to the stored address is that address: one count per request again.
+    await t.forgot(ADA.email.toUpperCase());
     expect(perEmail).toHaveBeenCalledTimes(2);
     // The per-email store never sees the address or the user id itself.
     for (const [key] of perEmail.mock.calls) expect(key).not.toMatch(/ada|u1/);

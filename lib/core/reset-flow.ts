@@ -74,7 +74,7 @@ export interface FlowDependencies<Context> {
   beforeReset?: (user: User, context: Context) => void | Promise<void>;
   /** `hooks.allowReset`: `false` sends a known account nothing (e.g. it signs in only through an identity provider). */
   allowReset?: (user: User) => boolean | Promise<boolean>;
-  /** Counts one `/forgot` for a subject (`email:`, `account:`, `mailbox:` keys); `true` when over the limit. */
+  /** Counts one `/forgot` for a subject (`email:` and `mailbox:` keys); `true` when over the limit. */
   overPerEmailLimit?: (subject: string) => Promise<boolean>;
   now: () => Date;
   /** Settles writes that failed and may still land; one per router. @default a Settler with the default delays */
@@ -177,7 +177,8 @@ export class ResetFlow<Context> {
     try {
       // Counted per spelling before the lookup (a flood for one address costs the user store nothing), and per
       // account after it: the user store may find one account under spellings that fold to different keys.
-      if (await this.overPerEmailLimit(`email:${normalizeEmail(email)}`, email, ip)) return;
+      const spelling = `email:${normalizeEmail(email)}`;
+      if (await this.overPerEmailLimit(spelling, email, ip)) return;
       const user = await this.config.users.findByEmail(email);
       if (!user) {
         this.events.emit({ type: 'reset.unknown_email', email, ip });
@@ -186,7 +187,9 @@ export class ResetFlow<Context> {
           await this.deliver('unknown', email, { email });
         return;
       }
-      if (await this.overPerEmailLimit(`account:${user.id}`, email, ip)) return;
+      // The account counts under its own address, so an address typed as stored was counted above, in one write.
+      const account = `email:${normalizeEmail(user.email)}`;
+      if (account !== spelling && (await this.overPerEmailLimit(account, email, ip))) return;
       if (!(await this.allowed(user, ip))) return;
       const { token, record, code } = this.newToken(user, this.config.tokenTtlMs);
       await this.config.store.save(record);
@@ -273,7 +276,7 @@ export class ResetFlow<Context> {
   private async markDelivered(record: TokenRecord, ip: string | undefined): Promise<void> {
     const { store } = this.config;
     if (!store.markDelivered) return;
-    const mark = (): Promise<void> => store.markDelivered!(record.tokenHash);
+    const mark = (): Promise<void> => store.markDelivered!(record.tokenHash, record);
     try {
       await mark();
     } catch (error) {
@@ -647,7 +650,7 @@ export class ResetFlow<Context> {
         sent = true;
         await store.save(record);
       }
-      if (!ticket.cancelled) await store.markDelivered?.(tokenHash);
+      if (!ticket.cancelled) await store.markDelivered?.(tokenHash, record);
     }, ticket);
     if (ticket.cancelled) {
       // A save sent before the cancel may still land after the reset's revoke.

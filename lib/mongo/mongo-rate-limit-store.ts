@@ -2,16 +2,19 @@
  * `MongoRateLimitStore`: an express-rate-limit `Store` in MongoDB, so every
  * instance of an app counts against the same limits.
  *
- * Each hit is one inserted document in a fixed window (aligned to multiples of
- * `windowMs`, so all instances agree on window boundaries), and the count is
- * the number of documents. Inserts are never lost under concurrency, on
- * MongoDB or on FerretDB 1.x, where 100 parallel `$inc` upserts can leave a
- * count of 3. Once a key is over its limit, further hits are not stored (the
- * answer cannot change until the window ends), so an attacker cannot grow the
- * collection: at most about `limit + 1` documents per key and window.
+ * Windows are fixed (aligned to multiples of `windowMs`, so all instances agree on window boundaries). With a numeric
+ * limit, the hits of a key and window are numbered slots `1 … limit + 1`, one document each with the slot in its
+ * `_id`: an increment is one `insert` command of the next free slots, unordered, every document carrying one id of
+ * this hit under a unique index, so exactly one of them goes in (taken slots collide on `_id`, the slots after the
+ * first free one on the hit's id) and the slot it took is the count. One round trip, exact under concurrency on
+ * MongoDB and on FerretDB 1.x, where 100 parallel `$inc` upserts can leave a count of 3 (inserts on a unique key are
+ * the one write both decide atomically). Over the limit the last slot is taken and nothing more is stored, so an
+ * attacker cannot grow the collection: at most `limit + 1` documents per key and window. Without a numeric limit
+ * (a function), a hit is an inserted document and the count is a count of them, two round trips.
  */
+import { randomBytes } from 'node:crypto';
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
-import type { Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import type { Logger } from '../core/events';
 import {
   DEFAULT_PURGE_INTERVAL_MS,
@@ -21,6 +24,8 @@ import {
   checkCollectionName,
   checkConnection,
   insertDocument,
+  isDuplicateKey,
+  isServerRefusal,
   modelOn,
   purgeTimer,
 } from './collection';
@@ -54,19 +59,30 @@ export interface MongoRateLimitStoreOptions {
 }
 
 interface HitDocument {
+  /** `[prefix, key, window, slot]` as JSON for a numbered slot; an ObjectId for a hit without a numeric limit. */
+  _id?: string;
   prefix: string;
   key: string;
   /** Start of the window the hit belongs to. */
   window: Date;
   /** End of that window: the TTL index removes the hit then. */
   expiresAt: Date;
+  /** The slot's number, 1-based (absent without a numeric limit). */
+  slot?: number;
+  /** Random id of the increment that stored it, unique: of one insert command at most one slot goes in. */
+  hit: string;
 }
+
+/** Slots tried by one insert command; past them the next command tries the following ones. */
+const SLOTS_PER_COMMAND = 64;
 
 const HIT_FIELDS = {
   prefix: { type: String, required: true },
   key: { type: String, required: true },
   window: { type: Date, required: true },
   expiresAt: { type: Date, required: true },
+  slot: Number,
+  hit: { type: String, required: true },
 };
 
 /**
@@ -78,7 +94,10 @@ export class MongoRateLimitStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
   private readonly hits: Model<HitDocument>;
+  private readonly connection: Connection;
   private readonly indexes: IndexKeeper;
+  /** The unique index on `hit` that numbered slots need; `false` when the server refused it (then: insert, count). */
+  private uniqueHits: Promise<boolean> | undefined;
   private readonly now: () => number;
   private readonly op: { timeoutMS: number };
   private readonly timeoutMs: number;
@@ -109,6 +128,7 @@ export class MongoRateLimitStore implements Store {
       );
     }
     this.prefix = options.prefix ?? 'rl:';
+    this.connection = connection;
     this.now = options.now ?? Date.now;
     this.op = { timeoutMS: timeoutMs };
     this.timeoutMs = timeoutMs;
@@ -150,12 +170,21 @@ export class MongoRateLimitStore implements Store {
     this.indexes.ensure();
     const window = this.currentWindow();
     const resetTime = this.resetTime(window);
-    if (this.cap !== undefined) {
-      const before = await this.count(key, window, this.cap);
-      if (before >= this.cap) return { totalHits: before + 1, resetTime };
+    const hit = randomBytes(12).toString('base64url');
+    const cap = this.cap;
+    if (cap !== undefined && (await this.slotsReady())) {
+      for (let first = 1; first <= cap; first += SLOTS_PER_COMMAND) {
+        const slot = await this.takeSlot(key, window, hit, first, Math.min(cap, first + SLOTS_PER_COMMAND - 1));
+        if (slot !== undefined) return { totalHits: slot, resetTime };
+      }
+      return { totalHits: cap + 1, resetTime };
+    }
+    if (cap !== undefined) {
+      const before = await this.count(key, window, cap);
+      if (before >= cap) return { totalHits: before + 1, resetTime };
     }
     await this.run(
-      insertDocument(this.hits.collection, { prefix: this.prefix, key, window, expiresAt: resetTime }, this.op),
+      insertDocument(this.hits.collection, { prefix: this.prefix, key, window, expiresAt: resetTime, hit }, this.op),
     );
     // Counted after the insert: every hit stored before this one is counted too, so of N parallel
     // callers the k-th to be stored sees at least k, and at most `limit` of them see a count within the limit.
@@ -163,8 +192,13 @@ export class MongoRateLimitStore implements Store {
   }
 
   async decrement(key: string): Promise<void> {
+    // The lowest slot: it frees a place within the limit (the last slot may be the marker of a refused hit).
     await this.run(
-      this.hits.deleteOne({ prefix: this.prefix, key, window: this.currentWindow() }).setOptions(this.op).exec(),
+      this.hits
+        .findOneAndDelete({ prefix: this.prefix, key, window: this.currentWindow() })
+        .sort({ slot: 1 })
+        .setOptions(this.op)
+        .exec(),
     );
   }
 
@@ -192,6 +226,54 @@ export class MongoRateLimitStore implements Store {
     );
   }
 
+  /**
+   * One insert command of slots `first … last`, unordered: every free one is tried, and the hit's unique id lets at
+   * most one in. Resolves the slot that went in, or `undefined` when all of them were taken.
+   */
+  private async takeSlot(
+    key: string,
+    window: Date,
+    hit: string,
+    first: number,
+    last: number,
+  ): Promise<number | undefined> {
+    const docs: HitDocument[] = [];
+    for (let slot = first; slot <= last; slot += 1) {
+      const _id = JSON.stringify([this.prefix, key, window.getTime(), slot]);
+      docs.push({ _id, prefix: this.prefix, key, window, expiresAt: this.resetTime(window), slot, hit });
+    }
+    try {
+      await this.run(this.hits.collection.insertMany(docs as object[], { ...this.op, ordered: false }));
+      // Only with a single slot can a clean insert happen (the unique index turns every later one away).
+      return first;
+    } catch (error) {
+      const refused = writeErrorsOf(error);
+      // Decisive only when every document but at most one collided: anything else (a timeout, a cut connection, a
+      // write concern error) leaves it unknown whether the slot went in, and the limiter treats it as a store error.
+      const decisive = refused !== undefined && refused.length >= docs.length - 1 && refused.every(isDuplicateKey);
+      if (!decisive) throw error;
+      const failed = new Set(refused.map((writeError) => writeError.index));
+      const taken = docs.findIndex((_doc, index) => !failed.has(index));
+      return taken === -1 ? undefined : first + taken;
+    }
+  }
+
+  /** Creates the unique index on `hit` once, before the first numbered slot (they are only exact with it). */
+  private slotsReady(): Promise<boolean> {
+    this.uniqueHits ??= this.run(
+      this.hits.collection.createIndex({ hit: 1 }, { unique: true, sparse: true, timeoutMS: this.timeoutMs }),
+    ).then(
+      () => true,
+      (error: unknown) => {
+        if (isServerRefusal(this.connection, error)) return false;
+        // Unreachable: this increment fails (the limiter lets the request through); the next one tries again.
+        this.uniqueHits = undefined;
+        throw error;
+      },
+    );
+    return this.uniqueHits;
+  }
+
   private count(key: string, window: Date, limit?: number): Promise<number> {
     return this.run(
       this.hits
@@ -214,4 +296,11 @@ export class MongoRateLimitStore implements Store {
   private resetTime(window: Date): Date {
     return new Date(window.getTime() + this.windowMs);
   }
+}
+
+/** The per-document errors of an unordered insert, or `undefined` for any other failure. */
+function writeErrorsOf(error: unknown): { index: number; code?: unknown }[] | undefined {
+  const writeErrors = (error as { writeErrors?: unknown } | null)?.writeErrors;
+  if (writeErrors === undefined || writeErrors === null) return undefined;
+  return (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as { index: number; code?: unknown }[];
 }

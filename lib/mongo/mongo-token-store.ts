@@ -10,7 +10,7 @@
  * deleter sees `deletedCount === 1`) and inserting on a unique `_id`
  * (exactly one inserter succeeds).
  */
-import type { FilterQuery, Model } from 'mongoose';
+import type { Model } from 'mongoose';
 import type { Logger } from '../core/events';
 import { checkPositiveInteger } from '../options/checks';
 import { DEFAULT_EXPIRED_RETENTION_MS, TOKEN_KINDS, type TokenRecord, type TokenStore } from '../stores/token-store';
@@ -71,6 +71,10 @@ type TokenDocument = Omit<TokenRecord, 'tokenHash'> & {
   _id: string;
   /** `false` from save until markDelivered; absent on tokens stored by 0.1, which were delivered. */
   delivered?: boolean;
+  /** Set once a newer token of the user was delivered: the link no longer works. Never unset. */
+  superseded?: boolean;
+  /** How many times markDelivered ran on it: makes its first statement always a modification (see markDelivered). */
+  marks?: number;
 };
 
 /** One taken attempt slot; `_id` is `${key}:${slot}`, so a slot can be taken once. */
@@ -91,6 +95,8 @@ const TOKEN_FIELDS = {
   expiresAt: { type: Date, required: true },
   createdAt: { type: Date, required: true },
   delivered: Boolean,
+  superseded: Boolean,
+  marks: Number,
 };
 
 const ATTEMPT_FIELDS = {
@@ -204,55 +210,74 @@ export class MongoTokenStore implements TokenStore {
     await this.run(insertDocument(this.tokens.collection, doc, this.write));
   }
 
-  async markDelivered(tokenHash: string): Promise<void> {
+  /**
+   * One `update` command in the common case: mark this token delivered, mark the user's older tokens superseded, and
+   * match (without changing) the user's newer delivered ones, which only a race leaves. Pass the saved record's
+   * `userId` and `createdAt` (the router does) to spare the read that finds them.
+   */
+  async markDelivered(tokenHash: string, saved?: Pick<TokenRecord, 'userId' | 'createdAt'>): Promise<void> {
     this.ensureIndexes();
-    const doc = await this.run(
-      this.tokens
-        // No projection: FerretDB 1.x refuses `fields` in findAndModify.
-        .findOneAndUpdate({ _id: tokenHash }, { $set: { delivered: true } })
-        .lean<Pick<TokenDocument, 'userId' | 'createdAt'>>()
-        .setOptions(this.write)
-        .exec(),
-    );
-    if (!doc) return;
-    const { userId, createdAt } = doc;
+    const owner = saved ?? (await this.owner(tokenHash));
+    if (!owner) return;
+    const { userId, createdAt } = owner;
     // Tokens of a user are ordered by (createdAt, hash), so every instance agrees which one is newest even within a
-    // millisecond. Undelivered older tokens go too: they lost to this one whether or not their email ever leaves.
-    const older: FilterQuery<TokenDocument> = {
-      userId,
-      $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }],
-    };
-    const newerDelivered: FilterQuery<TokenDocument> = {
-      userId,
+    // millisecond. Undelivered older tokens are superseded too: they lost to this one, sent or not.
+    const live = { userId, superseded: { $ne: true } };
+    const older = { ...live, $or: [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: tokenHash } }] };
+    const newerDelivered = {
+      ...live,
       delivered: { $ne: false },
       $or: [{ createdAt: { $gt: createdAt } }, { createdAt, _id: { $gt: tokenHash } }],
     };
-    await this.run(this.tokens.deleteMany(older).setOptions(this.write).exec());
-    // A newer token may have been delivered (and swept) before this one was marked; then this one is the stale link.
-    // Of two racing deliveries, the later sweep or this check always sees the other, so at most one delivered
-    // token survives.
-    if (await this.run(this.tokens.exists(newerDelivered).setOptions(this.read).exec())) {
+    const result = await this.run(
+      this.tokens.bulkWrite(
+        [
+          // `$inc` modifies on every call, so matched minus modified counts the third statement's matches alone.
+          {
+            updateOne: {
+              filter: { _id: tokenHash },
+              update: { $set: { delivered: true }, $inc: { marks: 1 } },
+            },
+          },
+          { updateMany: { filter: older, update: { $set: { superseded: true } } } },
+          // A no-op `$set` (the value it has): matched, never modified.
+          { updateMany: { filter: newerDelivered, update: { $set: { userId } } } },
+        ],
+        { ...this.write, ordered: true },
+      ),
+    );
+    // A newer token was delivered before this one's insert landed (so its sweep missed this one): this is the stale
+    // link. Of two racing deliveries the later sweep, or this count, always sees the other, so one delivered survives.
+    // The count is read again before acting on it: on FerretDB 1.x a sweep racing another one may report a match it
+    // did not modify, and removing the newest link on such a report would leave the user none.
+    if (
+      result.matchedCount > result.modifiedCount &&
+      (await this.run(this.tokens.exists(newerDelivered).setOptions(this.read).exec()))
+    ) {
       await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.write).exec());
     }
   }
 
   async find(tokenHash: string): Promise<TokenRecord | null> {
     this.ensureIndexes();
+    // By `_id` alone, the rest checked here: FerretDB 1.x uses its `_id` index only for a filter of `_id` alone.
     const doc = await this.run(
-      this.tokens
-        .findOne({ _id: tokenHash, expiresAt: { $gt: this.retentionCutoff() } })
-        .lean<TokenDocument>()
-        .setOptions(this.read)
-        .exec(),
+      this.tokens.findOne({ _id: tokenHash }).lean<TokenDocument>().setOptions(this.read).exec(),
     );
-    return doc ? documentToRecord(doc) : null;
+    if (!doc || doc.superseded === true || doc.expiresAt.getTime() <= this.retentionCutoff().getTime()) return null;
+    return documentToRecord(doc);
   }
 
   async findByUser(userId: string): Promise<TokenRecord | null> {
     this.ensureIndexes();
     const doc = await this.run(
       this.tokens
-        .findOne({ userId, delivered: { $ne: false }, expiresAt: { $gt: this.retentionCutoff() } })
+        .findOne({
+          userId,
+          delivered: { $ne: false },
+          superseded: { $ne: true },
+          expiresAt: { $gt: this.retentionCutoff() },
+        })
         .sort({ createdAt: -1, _id: -1 })
         .lean<TokenDocument>()
         .setOptions(this.read)
@@ -263,9 +288,14 @@ export class MongoTokenStore implements TokenStore {
 
   async claim(tokenHash: string): Promise<boolean> {
     this.ensureIndexes();
-    // By `_id` alone: of concurrent deleters exactly one sees deletedCount 1. (Expiry was checked by find();
-    // long-expired tokens are purged.)
-    const result = await this.run(this.tokens.deleteOne({ _id: tokenHash }).setOptions(this.write).exec());
+    // By `_id`: of concurrent deleters exactly one sees deletedCount 1; a superseded link is not claimed. (Expiry was
+    // checked by find(); long-expired tokens are purged.)
+    const result = await this.run(
+      this.tokens
+        .deleteOne({ _id: tokenHash, superseded: { $ne: true } })
+        .setOptions(this.write)
+        .exec(),
+    );
     return result.deletedCount === 1;
   }
 
@@ -332,6 +362,17 @@ export class MongoTokenStore implements TokenStore {
    */
   async purge(): Promise<void> {
     await Promise.all([this.purgeTokens(), this.purgeAttempts()]);
+  }
+
+  /** The user and issue time of a stored token, for a markDelivered called with the hash alone. */
+  private async owner(tokenHash: string): Promise<Pick<TokenRecord, 'userId' | 'createdAt'> | null> {
+    return this.run(
+      this.tokens
+        .findOne({ _id: tokenHash }, { userId: 1, createdAt: 1 })
+        .lean<Pick<TokenRecord, 'userId' | 'createdAt'>>()
+        .setOptions(this.read)
+        .exec(),
+    );
   }
 
   /** Inserts the slot; a slot that exists but has expired is deleted (one deleter wins) and taken again. */

@@ -63,8 +63,11 @@ export interface TokenStore {
    *
    * Optional for stores written for 0.1: without it, `save` is expected to supersede as it did then (and the
    * guarantee that an undelivered token supersedes nothing is the store's to give).
+   *
+   * `saved` is the `userId` and `createdAt` of the record saved under this hash, which the router passes so that a
+   * store can supersede without reading the token first; a store must also work when it is left out.
    */
-  markDelivered?(tokenHash: string): Promise<void>;
+  markDelivered?(tokenHash: string, saved?: Pick<TokenRecord, 'userId' | 'createdAt'>): Promise<void>;
 
   /**
    * Returns the token with this hash without consuming it, or `null`. May

@@ -13,6 +13,7 @@ import { KNOWN_EMAIL, UNKNOWN_EMAIL, type ChildMessage, type ParentMessage, type
 import { startMongoForBench } from './mongo';
 import { measureLoadCost } from './load-cost';
 import { measureScoring } from './scoring';
+import { measureRoundTrips } from './round-trips';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
 /**
@@ -408,6 +409,9 @@ async function main(): Promise<void> {
         verify: verifyMongo,
         verifyRoundTrips: verifyTrips,
       };
+      const roundTrips = await measureRoundTrips(mongo.uri);
+      rows.push(...roundTrips.rows);
+      report.roundTrips = roundTrips.perRequest;
     } finally {
       await mongo.stop();
     }
