@@ -35,63 +35,55 @@ function lifetimeSeconds(d: TemplateData): number {
   return d.expiresInSeconds ?? (d.expiresInMinutes ?? 0) * 60;
 }
 
+/** The texts of an email that carries a link: `code` only where the email may carry a code too. */
+type LinkTexts = Omit<EmailTexts['invite'], 'button'> & { button: string; code?: string };
+
+/** A reset or invitation email: the link as a button and in full, the code when there is one, its lifetime. */
+function linkEmail(s: EmailTexts, texts: LinkTexts, lang: string): CompiledTemplate {
+  const code = (d: TemplateData): string | undefined => (texts.code === undefined ? undefined : d.code);
+  return {
+    subject: (d) => texts.subject(d.appName),
+    text: (d) => {
+      const shown = code(d);
+      return [
+        s.greeting(d.name),
+        '',
+        texts.intro(d.appName),
+        '',
+        d.resetUrl ?? '',
+        ...(shown ? ['', texts.code ?? '', shown] : []),
+        '',
+        texts.expires(lifetimeSeconds(d)),
+        '',
+        texts.ignore,
+      ].join('\n');
+    },
+    html: (d) => {
+      const shown = code(d);
+      const url = escapeHtml(d.resetUrl ?? '');
+      return layout(
+        lang,
+        d.appName,
+        greetingHtml(s, d) +
+          `<p>${escapeHtml(texts.intro(d.appName))}</p>` +
+          `<p><a href="${url}" style="${BUTTON_STYLE}">${escapeHtml(texts.button)}</a></p>` +
+          `<p style="font-size:13px;word-break:break-all">${url}</p>` +
+          (shown
+            ? `<p>${escapeHtml(texts.code ?? '')} ` +
+              `<strong style="font-size:20px;letter-spacing:3px">${escapeHtml(shown)}</strong></p>`
+            : '') +
+          `<p>${escapeHtml(texts.expires(lifetimeSeconds(d)))}</p>` +
+          `<p style="color:#666">${escapeHtml(texts.ignore)}</p>`,
+      );
+    },
+  };
+}
+
 /** Builds one kind's template from a locale's email texts; a kind missing here (or in the texts) does not compile. */
 const BUILT_IN: { [K in EmailKind]: (s: EmailTexts, lang: string) => CompiledTemplate } = {
-  reset: (s, lang) => ({
-    subject: (d) => s.reset.subject(d.appName),
-    text: (d) =>
-      [
-        s.greeting(d.name),
-        '',
-        s.reset.intro(d.appName),
-        '',
-        d.resetUrl ?? '',
-        ...(d.code ? ['', s.reset.code, d.code] : []),
-        '',
-        s.reset.expires(lifetimeSeconds(d)),
-        '',
-        s.reset.ignore,
-      ].join('\n'),
-    html: (d) =>
-      layout(
-        lang,
-        d.appName,
-        greetingHtml(s, d) +
-          `<p>${escapeHtml(s.reset.intro(d.appName))}</p>` +
-          `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="${BUTTON_STYLE}">${escapeHtml(s.reset.button)}</a></p>` +
-          `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
-          (d.code
-            ? `<p>${escapeHtml(s.reset.code)} <strong style="font-size:20px;letter-spacing:3px">${escapeHtml(d.code)}</strong></p>`
-            : '') +
-          `<p>${escapeHtml(s.reset.expires(lifetimeSeconds(d)))}</p><p style="color:#666">${escapeHtml(s.reset.ignore)}</p>`,
-      ),
-  }),
+  reset: (s, lang) => linkEmail(s, s.reset, lang),
   // No code, whatever the code flow: a short code that lives for days is a guess away (see the README).
-  invite: (s, lang) => ({
-    subject: (d) => s.invite.subject(d.appName),
-    text: (d) =>
-      [
-        s.greeting(d.name),
-        '',
-        s.invite.intro(d.appName),
-        '',
-        d.resetUrl ?? '',
-        '',
-        s.invite.expires(lifetimeSeconds(d)),
-        '',
-        s.invite.ignore,
-      ].join('\n'),
-    html: (d) =>
-      layout(
-        lang,
-        d.appName,
-        greetingHtml(s, d) +
-          `<p>${escapeHtml(s.invite.intro(d.appName))}</p>` +
-          `<p><a href="${escapeHtml(d.resetUrl ?? '')}" style="${BUTTON_STYLE}">${escapeHtml(s.invite.button)}</a></p>` +
-          `<p style="font-size:13px;word-break:break-all">${escapeHtml(d.resetUrl ?? '')}</p>` +
-          `<p>${escapeHtml(s.invite.expires(lifetimeSeconds(d)))}</p><p style="color:#666">${escapeHtml(s.invite.ignore)}</p>`,
-      ),
-  }),
+  invite: (s, lang) => linkEmail(s, s.invite, lang),
   changed: (s, lang) => ({
     subject: (d) => s.changed.subject(d.appName),
     text: (d) => [s.greeting(d.name), '', s.changed.body(d.appName), '', s.changed.notYou].join('\n'),
