@@ -6,7 +6,7 @@
  * Why FerretDB: no MongoDB binary can be downloaded on every machine that runs
  * these tests, but the Go module proxy is reachable wherever Go is installed.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   cpSync,
@@ -19,10 +19,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort, killServer, spawnServer } from './server-process';
 
 const run = promisify(execFile);
 
@@ -104,32 +104,6 @@ export async function ensureFerretDb(cacheDir: string = FERRETDB_CACHE_DIR): Pro
   return binary;
 }
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; the tiny window before FerretDB binds it is acceptable in tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
-
 /** A running FerretDB process. `stop()` and `start()` keep the port and the data, like a server restart. */
 export interface FerretDbServer {
   readonly uri: string;
@@ -156,11 +130,10 @@ export async function startFerretDb(binary: string, options: { port?: number } =
 
   const launch = async (): Promise<void> => {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    let stderr = '';
-    let exited: string | undefined;
-    const proc = spawn(
+    child = await spawnServer({
+      name: 'FerretDB',
       binary,
-      [
+      args: [
         '--handler=sqlite',
         `--sqlite-url=file:${dataDir}/`,
         `--state-dir=${dataDir}`,
@@ -169,34 +142,15 @@ export async function startFerretDb(binary: string, options: { port?: number } =
         '--telemetry=disable',
         '--log-level=error',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    proc.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
+      port,
+      timeoutMs: 20_000,
     });
-    proc.once('exit', (code, signal) => {
-      exited = `exited with ${signal ?? code}`;
-    });
-    child = proc;
-    const deadline = Date.now() + 20_000;
-    while (!(await accepts(port))) {
-      if (exited) throw new Error(`FerretDB ${exited} before accepting connections on port ${port}: ${stderr}`);
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`FerretDB did not accept connections on port ${port} within 20 s: ${stderr}`);
-      }
-      await new Promise((wake) => setTimeout(wake, 25));
-    }
   };
 
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      proc.once('exit', () => done());
-      proc.kill('SIGKILL');
-    });
+    await killServer(proc);
   };
 
   await launch();

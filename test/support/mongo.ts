@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import mongoose, { type Connection } from 'mongoose';
-import { freePort, startFerretDb } from './ferretdb';
+import { startFerretDb } from './ferretdb';
+import { freePort } from './server-process';
 
 /** The shared server's URI, or undefined when the global setup found none (then the suites are skipped, loudly). */
 export const mongoUri: string | undefined = process.env.TEST_MONGODB_URI;

@@ -3,10 +3,9 @@
  * itself on a free port with persistence off, and stopped after. Without the binary the suite is skipped with a
  * loud message, except in CI, where that is an error.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { inCi } from './ci';
-import { freePort } from './ferretdb';
+import { freePort, killServer, spawnServer } from './server-process';
 
 /** `REDIS_SERVER_BIN`, else `redis-server` on the PATH; undefined when neither runs. */
 function findRedisServer(): string | undefined {
@@ -39,17 +38,6 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      done(true);
-    });
-    socket.once('error', () => done(false));
-  });
-}
-
 export async function startRedisServer(): Promise<RedisServer> {
   if (!redisServerBinary) throw new Error('no redis-server: the suite should have been skipped');
   const binary = redisServerBinary;
@@ -58,42 +46,20 @@ export async function startRedisServer(): Promise<RedisServer> {
 
   const start = async (): Promise<void> => {
     if (child && child.exitCode === null && child.signalCode === null) return;
-    let output = '';
-    let exited: string | undefined;
     // No config file, no persistence, loopback only: nothing outlives the test.
-    const proc = spawn(
+    child = await spawnServer({
+      name: 'redis-server',
       binary,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const keep = (chunk: Buffer): void => {
-      output = (output + chunk.toString()).slice(-4000);
-    };
-    proc.stdout?.on('data', keep);
-    proc.stderr?.on('data', keep);
-    proc.once('exit', (code, signal) => {
-      exited = `exited with ${signal ?? code}`;
+      args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', '/tmp'],
+      port,
+      timeoutMs: 10_000,
     });
-    child = proc;
-    const deadline = Date.now() + 10_000;
-    while (!(await accepts(port))) {
-      if (exited) throw new Error(`redis-server ${exited} before accepting connections on port ${port}: ${output}`);
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        throw new Error(`redis-server did not accept connections on port ${port} within 10 s: ${output}`);
-      }
-      await new Promise((wake) => setTimeout(wake, 20));
-    }
   };
 
   const stop = async (): Promise<void> => {
     const proc = child;
     child = undefined;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((done) => {
-      proc.once('exit', () => done());
-      proc.kill('SIGKILL');
-    });
+    await killServer(proc);
   };
 
   await start();
