@@ -3,7 +3,9 @@
  * secondFactor and field names), whichever router answers first and however many first requests arrive at once;
  * the declared-length fast path of the body reader answers like the counted path.
  */
+import { spawnSync } from 'node:child_process';
 import { connect, type AddressInfo } from 'node:net';
+import path from 'node:path';
 import { ADA, GOOD_PASSWORD, createApp, type TestApp } from './helpers/create-app';
 
 const apps: TestApp[] = [];
@@ -98,5 +100,46 @@ describe('declared-length fast path', () => {
     apps.push(app);
     const out = await rawExchange(app, forgot('Content-Length: 8193\r\n', '{"email":"'));
     expect(out).toMatch(/^HTTP\/1\.1 413 [^]*"PAYLOAD_TOO_LARGE"/);
+  });
+});
+
+describe('a lazily loaded module that is missing', () => {
+  /** Runs `passwordReset()` (from lib/, through tsx) in a child process where `missing` cannot be resolved. */
+  function constructWithout(missing: string, options: string): { status: number | null; stderr: string } {
+    const script = `
+      const Module = require('node:module');
+      const resolve = Module._resolveFilename;
+      Module._resolveFilename = function (request, ...rest) {
+        if (request === ${JSON.stringify(missing)}) {
+          throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
+        }
+        return resolve.call(this, request, ...rest);
+      };
+      const { passwordReset, MemoryTokenStore, OutboxMailer } = require(${JSON.stringify(path.join(__dirname, '../lib'))});
+      passwordReset({
+        users: { findByEmail: async () => null, updatePassword: async () => undefined },
+        mailer: new OutboxMailer(), store: new MemoryTokenStore(), resetUrl: 'https://app.example/reset',
+        secret: 'x'.repeat(40), ...${options},
+      });
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    return { status: run.status, stderr: run.stderr };
+  }
+
+  test.each([
+    ['joi', '{}'],
+    ['@zxcvbn-ts/language-common', '{}'],
+    ['@zxcvbn-ts/core', '{ password: { minStrength: 3 } }'],
+  ])('%s: passwordReset() throws at construction, not 500/503 on every request', (missing, options) => {
+    const { status, stderr } = constructWithout(missing, options);
+    expect(status).not.toBe(0);
+    expect(stderr).toContain(`Cannot find module '${missing}'`);
+  });
+
+  test('nothing missing: the same construction succeeds', () => {
+    expect(constructWithout('no-such-module-here', '{ password: { minStrength: 3 } }')).toEqual({
+      status: 0,
+      stderr: '',
+    });
   });
 });
