@@ -110,6 +110,18 @@ function resolvePages(options: PasswordResetOptions): PagesOptions | false {
   return { ...pages, title: pages.title ?? options.emails?.appName };
 }
 
+/**
+ * Joi and zxcvbn are loaded on first use (load cost), so a broken install would otherwise pass `passwordReset()` and
+ * answer every request 500 (Joi) or every `/reset` 503 (zxcvbn). Their paths are looked up here: a file lookup, not a
+ * load, so a missing module still fails at construction as it did when they were imported.
+ */
+function requireLoadable(password: { blockCommon?: boolean; minStrength?: number }): void {
+  require.resolve('joi');
+  if ((password.blockCommon ?? DEFAULTS.password.blockCommon) || password.minStrength !== undefined)
+    require.resolve('@zxcvbn-ts/language-common');
+  if (password.minStrength !== undefined) require.resolve('@zxcvbn-ts/core');
+}
+
 /** Checks `options` and fills in every default; throws an `OptionsError` for the first mistake. */
 export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
   validateOptions(options);
@@ -137,6 +149,7 @@ export function resolveOptions(options: PasswordResetOptions): ResolvedOptions {
     fields: resolveFields(options.fields),
     unknownFields: options.unknownFields ?? DEFAULTS.unknownFields,
   };
+  requireLoadable(password);
   const resolved: ResolvedOptions = {
     given: options,
     buildLink: linkBuilder(options.resetUrl),
