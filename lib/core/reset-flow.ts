@@ -454,11 +454,36 @@ export class ResetFlow<Context> {
       this.events.emit({ type: 'verify.failed', endpoint: 'verify', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
     }
+    await this.carrySecondFactorAttempts(record, traded, ip);
     // It works by its hash already; marking it makes it the user's newest link (a newer email supersedes it), and a
     // failure here is retried in the background rather than answered: the code is spent, the token must go out.
     await this.markDelivered(traded, ip);
     this.events.emit({ type: 'code.exchanged', userId: user.id, ip });
     return { expiresAt: traded.expiresAt, email: user.email, kind, token };
+  }
+
+  /**
+   * The wrong `otp`s spent on a traded link count for the token it was traded for: both come from one email, so a
+   * trade must not hand a guesser a fresh `secondFactor.maxAttempts`. Runs after the old link was claimed (filling its
+   * dead counter to read it is harmless); a store failure is reported, not answered (the code is spent already).
+   */
+  private async carrySecondFactorAttempts(from: TokenRecord, to: TokenRecord, ip: string | undefined): Promise<void> {
+    const { secondFactor, store } = this.config;
+    if (!secondFactor) return;
+    const { maxAttempts } = secondFactor;
+    try {
+      // Slots may have gaps (a right otp gives its slot back), so the free ones are counted by taking them.
+      let free = 0;
+      while (
+        free < maxAttempts &&
+        (await store.takeAttempt(secondFactorKey(from.tokenHash), maxAttempts, from.expiresAt))
+      )
+        free += 1;
+      for (let spent = maxAttempts - free; spent > 0; spent -= 1)
+        await store.takeAttempt(secondFactorKey(to.tokenHash), maxAttempts, to.expiresAt);
+    } catch (error) {
+      this.events.emit({ type: 'error', stage: 'store', error: toEventError(error), ip });
+    }
   }
 
   /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */

@@ -1,0 +1,49 @@
+/**
+ * Review of the secondFactor and invitation changes (review-lifecycle).
+ */
+import type { PasswordResetOptions, User } from '../lib';
+import { ADA, GOOD_PASSWORD, createApp, type TestApp } from './helpers/create-app';
+
+const RIGHT_OTP = '314159';
+
+const open: TestApp[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((app) => app.close()));
+});
+
+async function sfApp(options: Partial<PasswordResetOptions>, maxAttempts: number): Promise<TestApp> {
+  const app = await createApp({
+    options: {
+      secondFactor: {
+        required: (user: User) => user.id === ADA.id,
+        verify: (_user: User, otp: string) => otp === RIGHT_OTP,
+        maxAttempts,
+      },
+      ...options,
+    },
+  });
+  open.push(app);
+  return app;
+}
+
+describe('secondFactor with code.exchange', () => {
+  test('trading a code for a token does not give the otp guesser a fresh maxAttempts', async () => {
+    const app = await sfApp({ code: { enabled: true, exchange: true } }, 3);
+    await app.forgot(ADA.email);
+    const code = app.mailer.last(ADA.email)!.data.code!;
+    // Two wrong otps on the emailed code's link.
+    for (const otp of ['000001', '000002']) {
+      const wrong = await app.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD, otp });
+      expect(wrong.status).toBe(401);
+    }
+    // The same email's code is traded for a token: still one email, one link's worth of otp tries.
+    const traded = await app.post('/verify', { email: ADA.email, code });
+    expect(traded.status).toBe(200);
+    const token = traded.body.token as string;
+    // The third wrong otp overall is the last one: the link goes.
+    const third = await app.post('/reset', { token, password: GOOD_PASSWORD, otp: '000003' });
+    expect(third.status).toBe(401);
+    const after = await app.post('/reset', { token, password: GOOD_PASSWORD, otp: RIGHT_OTP });
+    expect([after.status, after.body.error?.code]).toEqual([400, 'TOKEN_INVALID']);
+  });
+});
