@@ -1,8 +1,10 @@
 /**
  * Review of the secondFactor and invitation changes (review-lifecycle).
  */
+import type { AddressInfo } from 'node:net';
 import type { PasswordResetOptions, User } from '../lib';
 import { ADA, GOOD_PASSWORD, createApp, type TestApp } from './helpers/create-app';
+import { PageClient } from './helpers/page-client';
 
 const RIGHT_OTP = '314159';
 
@@ -45,5 +47,27 @@ describe('secondFactor with code.exchange', () => {
     expect(third.status).toBe(401);
     const after = await app.post('/reset', { token, password: GOOD_PASSWORD, otp: RIGHT_OTP });
     expect([after.status, after.body.error?.code]).toEqual([400, 'TOKEN_INVALID']);
+  });
+});
+
+describe('secondFactor on the hosted pages', () => {
+  test('an otp typed with spaces around it (the page trims it) is still scrubbed from events and logs', async () => {
+    const otp = '424242';
+    const app = await createApp({
+      options: {
+        pages: true,
+        secondFactor: {
+          required: () => true,
+          verify: (_user: User, given: string) => Promise.reject(new Error(`cannot check ${given}`)),
+        },
+      },
+    });
+    open.push(app);
+    const client = new PageClient(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`);
+    const form = await client.get(`/auth/password/reset?token=${await app.requestToken(ADA.email)}`);
+    const failed = await client.submit(form, { otp: ` ${otp} `, password: GOOD_PASSWORD, confirm: GOOD_PASSWORD });
+    expect(failed.status).toBe(503);
+    expect(app.events.some((event) => event.type === 'error' && event.stage === 'secondFactor.verify')).toBe(true);
+    expect(JSON.stringify([app.events, app.logs, failed.html])).not.toContain(otp);
   });
 });
