@@ -71,3 +71,26 @@ describe('secondFactor on the hosted pages', () => {
     expect(JSON.stringify([app.events, app.logs, failed.html])).not.toContain(otp);
   });
 });
+
+describe('secondFactor: an authenticator that hangs', () => {
+  test('a verify that never answers is a 503 that costs nothing, and the link still works afterwards', async () => {
+    let calls = 0;
+    const app = await createApp({
+      options: {
+        secondFactor: {
+          required: () => true,
+          // The first check hangs (the authenticator is down), later ones answer.
+          verify: (_user: User, otp: string) => (++calls === 1 ? new Promise<boolean>(() => {}) : otp === RIGHT_OTP),
+          maxAttempts: 1,
+        },
+      },
+    });
+    open.push(app);
+    const token = await app.requestToken(ADA.email);
+    const hung = await app.post('/reset', { token, password: GOOD_PASSWORD, otp: RIGHT_OTP });
+    expect([hung.status, hung.body.error?.code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+    // Its slot (the only one) was given back, and this reset is not queued behind the hung one.
+    const retry = await app.post('/reset', { token, password: GOOD_PASSWORD, otp: RIGHT_OTP });
+    expect(retry.status).toBe(200);
+  }, 30_000);
+});

@@ -119,6 +119,29 @@ const SECOND_FACTOR_REQUIRED = new PasswordResetError('SECOND_FACTOR_REQUIRED');
 const SECOND_FACTOR_INVALID = new PasswordResetError('SECOND_FACTOR_INVALID');
 const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
 
+/**
+ * How long `secondFactor.required` / `verify` may take: an authenticator that never answers is a failed dependency
+ * (503, its attempt slot given back), not a request (and the resets queued behind it in this process) hanging for ever.
+ */
+export const SECOND_FACTOR_TIMEOUT_MS = 10_000;
+
+/** `call`'s result, or a rejection once `ms` passed without one. */
+async function within<T>(name: string, ms: number, call: () => T | Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`${name} did not answer within ${ms} ms`);
+      error.name = 'TimeoutError';
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(call), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Awaits a dependency call; its failure becomes `SERVICE_UNAVAILABLE` (the cause is kept for the event). */
 async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
   try {
@@ -365,7 +388,11 @@ export class ResetFlow<Context> {
   private async secondFactorRequired(user: User): Promise<boolean> {
     const secondFactor = this.config.secondFactor;
     if (!secondFactor) return false;
-    return Boolean(await dependency('secondFactor.required', async () => secondFactor.required(user)));
+    return Boolean(
+      await dependency('secondFactor.required', () =>
+        within('secondFactor.required', SECOND_FACTOR_TIMEOUT_MS, () => secondFactor.required(user)),
+      ),
+    );
   }
 
   /**
@@ -398,7 +425,8 @@ export class ResetFlow<Context> {
     }
     let right: boolean;
     try {
-      right = (await secondFactor.verify(user, otp)) === true;
+      right =
+        (await within('secondFactor.verify', SECOND_FACTOR_TIMEOUT_MS, () => secondFactor.verify(user, otp))) === true;
     } catch (error) {
       // The authenticator could not answer: that costs the user no try.
       await dependency('store', () => store.releaseAttempt(key, slot));
