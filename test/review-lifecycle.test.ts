@@ -94,3 +94,25 @@ describe('secondFactor: an authenticator that hangs', () => {
     expect(retry.status).toBe(200);
   }, 30_000);
 });
+
+describe('the code flow: a right code whose reset fails for a dependency', () => {
+  test('a failing password check (503) gives the code attempt back', async () => {
+    let down = true;
+    const app = await createApp({
+      options: {
+        code: { enabled: true, maxAttempts: 2 },
+        password: { isBreached: async () => (down ? Promise.reject(new Error('range API down')) : false) },
+      },
+    });
+    open.push(app);
+    await app.forgot(ADA.email);
+    const code = app.mailer.last(ADA.email)!.data.code!;
+    for (let i = 0; i < 2; i += 1) {
+      const failed = await app.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD });
+      expect(failed.status).toBe(503);
+    }
+    down = false;
+    const done = await app.post('/reset', { email: ADA.email, code, password: GOOD_PASSWORD });
+    expect([done.status, done.body.error?.code]).toEqual([200, undefined]);
+  });
+});

@@ -563,7 +563,12 @@ export class ResetFlow<Context> {
       if (attempt) await dependency('store', () => store.releaseAttempt(attempt.key, attempt.slot));
     };
 
-    const user = await this.accountOf(record, 'reset', ip);
+    // A dependency that fails after a right code (the user store, the password check, the hash) costs no guess.
+    const failed = async (error: unknown): Promise<never> => {
+      await release().catch(() => undefined);
+      throw error;
+    };
+    const user = await this.accountOf(record, 'reset', ip).catch(failed);
     // SPEC's order: credential, second factor, password policy, beforeReset, then the claim. A refusal here gives
     // back the code attempt: the code was right.
     await this.checkSecondFactor(user, record, otp, ip).catch(async (error: unknown) => {
@@ -572,9 +577,9 @@ export class ResetFlow<Context> {
     });
 
     const password = normalizePassword(rawPassword);
-    const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) => {
-      throw new ServiceUnavailableError('password policy', error);
-    });
+    const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) =>
+      failed(new ServiceUnavailableError('password policy', error)),
+    );
     if (problems.length > 0) {
       await release();
       this.events.emit({
@@ -589,7 +594,7 @@ export class ResetFlow<Context> {
     await this.beforeReset(user, requester, release);
 
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
-    const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
+    const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password)).catch(failed);
     const codeKey = attempt?.key ?? (this.config.code ? codeAttemptKey(user.id) : undefined);
     const settling: Settling<Context> = { user, record, passwordHash, attempt, codeKey, requester };
     // Opened before the writes: a reset that goes through while one of them is in flight cancels its settling.
