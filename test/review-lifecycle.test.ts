@@ -116,3 +116,23 @@ describe('the code flow: a right code whose reset fails for a dependency', () =>
     expect([done.status, done.body.error?.code]).toEqual([200, undefined]);
   });
 });
+
+describe('the code flow: /verify with a right code and a failing user store', () => {
+  test('the 503 gives the code attempt back', async () => {
+    const app = await createApp({ options: { code: { enabled: true, maxAttempts: 2 } } });
+    open.push(app);
+    await app.forgot(ADA.email);
+    const code = app.mailer.last(ADA.email)!.data.code!;
+    const find = app.users.findByEmail.bind(app.users);
+    let calls = 0;
+    // The lookup of the address answers; the second one (the account behind the found token) fails.
+    app.users.findByEmail = async (email: string) => {
+      calls += 1;
+      if (calls % 2 === 0) throw new Error('user store down');
+      return find(email);
+    };
+    for (let i = 0; i < 2; i += 1) expect((await app.post('/verify', { email: ADA.email, code })).status).toBe(503);
+    app.users.findByEmail = find;
+    expect((await app.post('/verify', { email: ADA.email, code })).status).toBe(200);
+  });
+});

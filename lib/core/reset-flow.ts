@@ -374,8 +374,15 @@ export class ResetFlow<Context> {
   ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token?: string; secondFactor?: true }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
-    const user = await this.accountOf(record, 'verify', ip);
-    if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    const release = async (): Promise<void> => {
+      if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    };
+    // A right code answered 503 (the user store failed) costs no guess.
+    const user = await this.accountOf(record, 'verify', ip).catch(async (error: unknown) => {
+      await release().catch(() => undefined);
+      throw error;
+    });
+    await release();
     // Asked before a code is traded: a failing `required` must not cost the user the code.
     const secondFactor = (await this.secondFactorRequired(user)) ? { secondFactor: true as const } : {};
     const exchangeTtlMs = this.config.code?.exchangeTtlMs;
