@@ -387,7 +387,10 @@ export class ResetFlow<Context> {
     const secondFactor = (await this.secondFactorRequired(user)) ? { secondFactor: true as const } : {};
     const exchangeTtlMs = this.config.code?.exchangeTtlMs;
     if (attempt && exchangeTtlMs !== undefined)
-      return { ...(await this.exchange(record, user, exchangeTtlMs, ip)), ...secondFactor };
+      return {
+        ...(await this.exchange(record, user, exchangeTtlMs, ip, 'secondFactor' in secondFactor)),
+        ...secondFactor,
+      };
     return { expiresAt: record.expiresAt, email: user.email, kind: kindOf(record), ...secondFactor };
   }
 
@@ -462,6 +465,8 @@ export class ResetFlow<Context> {
     user: User,
     ttlMs: number,
     ip: string | undefined,
+    /** The account has a second factor: the wrong otps of the traded link carry over. */
+    withSecondFactor = false,
   ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token: string }> {
     const { store } = this.config;
     const owner = { id: record.userId, email: record.email };
@@ -489,7 +494,7 @@ export class ResetFlow<Context> {
       this.events.emit({ type: 'verify.failed', endpoint: 'verify', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
     }
-    await this.carrySecondFactorAttempts(record, traded, ip);
+    if (withSecondFactor) await this.carrySecondFactorAttempts(record, traded, ip);
     // It works by its hash already; marking it makes it the user's newest link (a newer email supersedes it), and a
     // failure here is retried in the background rather than answered: the code is spent, the token must go out.
     await this.markDelivered(traded, ip);
