@@ -108,14 +108,17 @@ export function toEventError(error: unknown, secrets: (string | undefined)[] = [
 export const SECRET_KEYS: readonly string[] = ['token', 'code', 'password', 'newPassword', 'otp'];
 
 /**
- * The secrets a request body may carry (token, code, password as typed and as NFKC), to scrub from error messages.
+ * The secrets a request body may carry (token, code, password as typed, as NFKC and trimmed), to scrub from error
+ * messages.
  * `keys`: where they are, with the names of `fields` when the app renamed them.
  */
 export function secretsOfBody(body: unknown, keys: readonly string[] = SECRET_KEYS): string[] {
   if (typeof body !== 'object' || body === null) return [];
   const fields = body as Record<string, unknown>;
   const values = keys.map((key) => fields[key]).filter((value): value is string => typeof value === 'string');
-  return [...values, ...values.map((value) => value.normalize('NFKC'))];
+  // The hosted pages trim the code and otp they hand on: a dependency's message may quote the trimmed value.
+  const trimmed = values.map((value) => value.trim()).filter((value) => value.length > 0);
+  return [...new Set([...values, ...values.map((value) => value.normalize('NFKC')), ...trimmed])];
 }
 
 /** One log line for an event nobody else hears about; `undefined`: not one to log. */

@@ -119,6 +119,29 @@ const SECOND_FACTOR_REQUIRED = new PasswordResetError('SECOND_FACTOR_REQUIRED');
 const SECOND_FACTOR_INVALID = new PasswordResetError('SECOND_FACTOR_INVALID');
 const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
 
+/**
+ * How long `secondFactor.required` / `verify` may take: an authenticator that never answers is a failed dependency
+ * (503, its attempt slot given back), not a request (and the resets queued behind it in this process) hanging for ever.
+ */
+export const SECOND_FACTOR_TIMEOUT_MS = 10_000;
+
+/** `call`'s result, or a rejection once `ms` passed without one. */
+async function within<T>(name: string, ms: number, call: () => T | Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`${name} did not answer within ${ms} ms`);
+      error.name = 'TimeoutError';
+      reject(error);
+    }, ms);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(call), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Awaits a dependency call; its failure becomes `SERVICE_UNAVAILABLE` (the cause is kept for the event). */
 async function dependency<T>(name: string, call: () => Promise<T>): Promise<T> {
   try {
@@ -351,13 +374,23 @@ export class ResetFlow<Context> {
   ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token?: string; secondFactor?: true }> {
     const { record, attempt } = await this.authenticate(credential, 'verify', ip);
     // The same answer `/reset` would give: a link whose account changed its address is dead for both.
-    const user = await this.accountOf(record, 'verify', ip);
-    if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    const release = async (): Promise<void> => {
+      if (attempt) await dependency('store', () => this.config.store.releaseAttempt(attempt.key, attempt.slot));
+    };
+    // A right code answered 503 (the user store failed) costs no guess.
+    const user = await this.accountOf(record, 'verify', ip).catch(async (error: unknown) => {
+      await release().catch(() => undefined);
+      throw error;
+    });
+    await release();
     // Asked before a code is traded: a failing `required` must not cost the user the code.
     const secondFactor = (await this.secondFactorRequired(user)) ? { secondFactor: true as const } : {};
     const exchangeTtlMs = this.config.code?.exchangeTtlMs;
     if (attempt && exchangeTtlMs !== undefined)
-      return { ...(await this.exchange(record, user, exchangeTtlMs, ip)), ...secondFactor };
+      return {
+        ...(await this.exchange(record, user, exchangeTtlMs, ip, 'secondFactor' in secondFactor)),
+        ...secondFactor,
+      };
     return { expiresAt: record.expiresAt, email: user.email, kind: kindOf(record), ...secondFactor };
   }
 
@@ -365,7 +398,11 @@ export class ResetFlow<Context> {
   private async secondFactorRequired(user: User): Promise<boolean> {
     const secondFactor = this.config.secondFactor;
     if (!secondFactor) return false;
-    return Boolean(await dependency('secondFactor.required', async () => secondFactor.required(user)));
+    return Boolean(
+      await dependency('secondFactor.required', () =>
+        within('secondFactor.required', SECOND_FACTOR_TIMEOUT_MS, () => secondFactor.required(user)),
+      ),
+    );
   }
 
   /**
@@ -398,7 +435,8 @@ export class ResetFlow<Context> {
     }
     let right: boolean;
     try {
-      right = (await secondFactor.verify(user, otp)) === true;
+      right =
+        (await within('secondFactor.verify', SECOND_FACTOR_TIMEOUT_MS, () => secondFactor.verify(user, otp))) === true;
     } catch (error) {
       // The authenticator could not answer: that costs the user no try.
       await dependency('store', () => store.releaseAttempt(key, slot));
@@ -427,6 +465,8 @@ export class ResetFlow<Context> {
     user: User,
     ttlMs: number,
     ip: string | undefined,
+    /** The account has a second factor: the wrong otps of the traded link carry over. */
+    withSecondFactor = false,
   ): Promise<{ expiresAt: Date; email: string; kind: TokenKind; token: string }> {
     const { store } = this.config;
     const owner = { id: record.userId, email: record.email };
@@ -454,11 +494,36 @@ export class ResetFlow<Context> {
       this.events.emit({ type: 'verify.failed', endpoint: 'verify', reason: 'invalid', userId: user.id, ip });
       throw TOKEN_INVALID;
     }
+    if (withSecondFactor) await this.carrySecondFactorAttempts(record, traded, ip);
     // It works by its hash already; marking it makes it the user's newest link (a newer email supersedes it), and a
     // failure here is retried in the background rather than answered: the code is spent, the token must go out.
     await this.markDelivered(traded, ip);
     this.events.emit({ type: 'code.exchanged', userId: user.id, ip });
     return { expiresAt: traded.expiresAt, email: user.email, kind, token };
+  }
+
+  /**
+   * The wrong `otp`s spent on a traded link count for the token it was traded for: both come from one email, so a
+   * trade must not hand a guesser a fresh `secondFactor.maxAttempts`. Runs after the old link was claimed (filling its
+   * dead counter to read it is harmless); a store failure is reported, not answered (the code is spent already).
+   */
+  private async carrySecondFactorAttempts(from: TokenRecord, to: TokenRecord, ip: string | undefined): Promise<void> {
+    const { secondFactor, store } = this.config;
+    if (!secondFactor) return;
+    const { maxAttempts } = secondFactor;
+    try {
+      // Slots may have gaps (a right otp gives its slot back), so the free ones are counted by taking them.
+      let free = 0;
+      while (
+        free < maxAttempts &&
+        (await store.takeAttempt(secondFactorKey(from.tokenHash), maxAttempts, from.expiresAt))
+      )
+        free += 1;
+      for (let spent = maxAttempts - free; spent > 0; spent -= 1)
+        await store.takeAttempt(secondFactorKey(to.tokenHash), maxAttempts, to.expiresAt);
+    } catch (error) {
+      this.events.emit({ type: 'error', stage: 'store', error: toEventError(error), ip });
+    }
   }
 
   /** The account a token was issued for, found again by the address it was sent to; else the token is revoked. */
@@ -510,7 +575,12 @@ export class ResetFlow<Context> {
       if (attempt) await dependency('store', () => store.releaseAttempt(attempt.key, attempt.slot));
     };
 
-    const user = await this.accountOf(record, 'reset', ip);
+    // A dependency that fails after a right code (the user store, the password check, the hash) costs no guess.
+    const failed = async (error: unknown): Promise<never> => {
+      await release().catch(() => undefined);
+      throw error;
+    };
+    const user = await this.accountOf(record, 'reset', ip).catch(failed);
     // SPEC's order: credential, second factor, password policy, beforeReset, then the claim. A refusal here gives
     // back the code attempt: the code was right.
     await this.checkSecondFactor(user, record, otp, ip).catch(async (error: unknown) => {
@@ -519,9 +589,9 @@ export class ResetFlow<Context> {
     });
 
     const password = normalizePassword(rawPassword);
-    const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) => {
-      throw new ServiceUnavailableError('password policy', error);
-    });
+    const problems = await findPasswordProblems(this.config.policy, password, user).catch((error: unknown) =>
+      failed(new ServiceUnavailableError('password policy', error)),
+    );
     if (problems.length > 0) {
       await release();
       this.events.emit({
@@ -536,7 +606,7 @@ export class ResetFlow<Context> {
     await this.beforeReset(user, requester, release);
 
     // Hash before claiming, so the window between consuming the token and storing the password stays short.
-    const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password));
+    const passwordHash = await dependency('hashPassword', () => this.config.hashPassword(password)).catch(failed);
     const codeKey = attempt?.key ?? (this.config.code ? codeAttemptKey(user.id) : undefined);
     const settling: Settling<Context> = { user, record, passwordHash, attempt, codeKey, requester };
     // Opened before the writes: a reset that goes through while one of them is in flight cancels its settling.
