@@ -192,11 +192,13 @@ export class MongoRateLimitStore implements Store {
   }
 
   async decrement(key: string): Promise<void> {
-    // The lowest slot: it frees a place within the limit (the last slot may be the marker of a refused hit).
+    // The highest slot, so that the slots stay `1 … count` and the next hit's slot is its count. (Freeing the lowest
+    // one let the next hit take slot 1 and pass: the decrement of a refused hit, the marker in the last slot, would
+    // free a place within the limit, where the count of hits is still at the limit.)
     await this.run(
       this.hits
         .findOneAndDelete({ prefix: this.prefix, key, window: this.currentWindow() })
-        .sort({ slot: 1 })
+        .sort({ slot: -1 })
         .setOptions(this.op)
         .exec(),
     );
