@@ -6,7 +6,8 @@ import express from 'express';
 import { MemoryStore, rateLimit, type Store } from 'express-rate-limit';
 import type { Connection } from 'mongoose';
 import request from 'supertest';
-import { MongoRateLimitStore, MongoTokenStore } from '../lib';
+import { MongoRateLimitStore, MongoTokenStore, type User } from '../lib';
+import { createApp, MemoryUsers } from './helpers/create-app';
 import type { TokenRecord } from '../lib/stores/token-store';
 import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
 
@@ -132,5 +133,43 @@ describeMongo('MongoRateLimitStore review', () => {
       expect(await store.find(expired.tokenHash)).toEqual(expired);
       await store.close();
     });
+  });
+
+  test('one account gets at most perEmail.limit emails however its address is spelled (Mongo counter store)', async () => {
+    // A user store that ignores case and dots, as some do for Gmail; the stored address has both.
+    class DotlessUsers extends MemoryUsers {
+      override async findByEmail(email: string): Promise<User | null> {
+        const fold = (value: string): string => value.toLowerCase().replace(/\./g, '');
+        const user = this.users.find((candidate) => fold(candidate.email) === fold(email));
+        return user ? { id: user.id, email: user.email } : null;
+      }
+    }
+    const users = new DotlessUsers([{ id: 'u-dots', email: 'Ada.Lovelace@Gmail.com' }]);
+    const t = await createApp({
+      options: {
+        users,
+        store: new MongoTokenStore({ connection, collection: 'review_flow_tokens', logger: false }),
+        rateLimit: {
+          forgot: false,
+          verify: false,
+          reset: false,
+          perEmail: { windowMs: 3_600_000, limit: 2 },
+          store: (name) => mongoStore(`review_flow_${name}`),
+        },
+      },
+    });
+    try {
+      const spellings = [
+        'ada.lovelace@gmail.com',
+        'adalovelace@gmail.com',
+        'ADA.LOVELACE@GMAIL.COM',
+        'a.d.a.lovelace@gmail.com',
+      ];
+      for (const spelling of [...spellings, ...spellings]) expect((await t.forgot(spelling)).status).toBe(202);
+      expect(t.mailer.messages.filter((m) => m.to === 'Ada.Lovelace@Gmail.com')).toHaveLength(2);
+      expect(t.mailer.messages).toHaveLength(2);
+    } finally {
+      await t.close();
+    }
   });
 });
