@@ -192,11 +192,31 @@ export class MongoRateLimitStore implements Store {
   }
 
   async decrement(key: string): Promise<void> {
-    // The lowest slot: it frees a place within the limit (the last slot may be the marker of a refused hit).
+    const window = this.currentWindow();
+    const where = { prefix: this.prefix, key, window };
+    const cap = this.cap;
+    // Past the limit the stored count stops at `limit + 1`, so hits refused without being stored are decremented too
+    // (express-rate-limit's skipFailedRequests decrements every 429): taking a hit off a key at the cap would let a
+    // burst of refused requests wipe the window. A key that reached the cap stays over its limit until the window
+    // ends: the cap's document is never taken off (every refused hit's increment saw it, so its decrement does too).
+    if (cap !== undefined) {
+      const [count, marker] = await Promise.all([
+        this.count(key, window, cap),
+        this.run(
+          this.hits
+            .exists({ ...where, slot: cap })
+            .setOptions(this.op)
+            .exec(),
+        ),
+      ]);
+      if (count >= cap || marker) return;
+    }
+    // The highest slot below the cap, so that the slots stay `1 … count` and the next hit's slot is its count.
+    // (Freeing the lowest let the next hit take slot 1 and pass.)
     await this.run(
       this.hits
-        .findOneAndDelete({ prefix: this.prefix, key, window: this.currentWindow() })
-        .sort({ slot: 1 })
+        .findOneAndDelete(cap === undefined ? where : { ...where, $or: [{ slot: { $lt: cap } }, { slot: null }] })
+        .sort({ slot: -1 })
         .setOptions(this.op)
         .exec(),
     );
