@@ -11,7 +11,7 @@ import { createApp, MemoryUsers } from './helpers/create-app';
 import type { TokenRecord } from '../lib/stores/token-store';
 import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
 
-describeMongo('MongoRateLimitStore review', () => {
+describeMongo('Mongo stores at their edges: slots, decrements, supersede, spellings', () => {
   let connection: Connection;
   const stores: MongoRateLimitStore[] = [];
 
