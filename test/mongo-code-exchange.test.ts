@@ -4,21 +4,18 @@
  * spread over both instances exactly one gets a token.
  */
 import express from 'express';
-import { Schema, type Connection } from 'mongoose';
+import type { Connection } from 'mongoose';
 import request from 'supertest';
 import { OutboxMailer, mongooseUsers, passwordReset, type PasswordResetRouter } from '../lib';
 import { TEST_SECRET } from './helpers/create-app';
-import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
-
-interface UserFields {
-  email: string;
-  passwordHash: string;
-}
-
-const userSchema = new Schema<UserFields>({
-  email: { type: String, lowercase: true, unique: true },
-  passwordHash: String,
-});
+import {
+  databaseName,
+  describeMongo,
+  dropAndClose,
+  openConnection,
+  userSchema,
+  type UserFields,
+} from './support/mongo';
 
 interface Instance {
   app: express.Express;

@@ -4,7 +4,7 @@
  * database share the count, and any number of parallel wrong otps get at most `maxAttempts` calls of `verify`.
  */
 import express from 'express';
-import { Schema, type Connection, type Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import request from 'supertest';
 import {
   OutboxMailer,
@@ -14,17 +14,14 @@ import {
   type PasswordResetRouter,
   type User,
 } from '../lib';
-import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
-
-interface UserFields {
-  email: string;
-  passwordHash: string;
-}
-
-const userSchema = new Schema<UserFields>({
-  email: { type: String, lowercase: true, unique: true },
-  passwordHash: String,
-});
+import {
+  databaseName,
+  describeMongo,
+  dropAndClose,
+  openConnection,
+  userSchema,
+  type UserFields,
+} from './support/mongo';
 
 const RIGHT_OTP = '246810';
 const MAX_ATTEMPTS = 5;

@@ -5,7 +5,7 @@
  * counted across both, and restarting one loses nothing.
  */
 import express from 'express';
-import { Schema, type Connection, type Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
 import request from 'supertest';
 import {
   OutboxMailer,
@@ -15,18 +15,15 @@ import {
   type PasswordResetOptions,
   type PasswordResetRouter,
 } from '../lib';
-import { databaseName, describeMongo, dropAndClose, openConnection } from './support/mongo';
+import {
+  databaseName,
+  describeMongo,
+  dropAndClose,
+  openConnection,
+  userSchema,
+  type UserFields,
+} from './support/mongo';
 import { TEST_SECRET } from './helpers/create-app';
-
-interface UserFields {
-  email: string;
-  passwordHash: string;
-}
-
-const userSchema = new Schema<UserFields>({
-  email: { type: String, lowercase: true, unique: true },
-  passwordHash: String,
-});
 
 interface Instance {
   app: express.Express;

@@ -9,6 +9,7 @@ import type { EmailKind, Mailer, TemplateData } from '../mail/mailer';
 import type { EmailRenderer } from '../mail/email-templates';
 import { kindOf, type TokenKind, type TokenRecord, type TokenStore } from '../stores/token-store';
 import type { BackgroundWork } from './background-work';
+import { withDeadline } from './deadline';
 import type { DropLog } from './drop-log';
 import { MAX_SETTLING, Settler, mayStillLand, type SettleTicket } from './settling';
 import { PasswordResetError, ServiceUnavailableError } from './errors';
@@ -125,21 +126,13 @@ const TOKEN_EXPIRED = new PasswordResetError('TOKEN_EXPIRED');
  */
 export const SECOND_FACTOR_TIMEOUT_MS = 10_000;
 
-/** `call`'s result, or a rejection once `ms` passed without one. */
-async function within<T>(name: string, ms: number, call: () => T | Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      const error = new Error(`${name} did not answer within ${ms} ms`);
-      error.name = 'TimeoutError';
-      reject(error);
-    }, ms);
+/** `call`'s result, or a `TimeoutError` naming the dependency once `ms` passed without one. */
+function within<T>(name: string, ms: number, call: () => T | Promise<T>): Promise<T> {
+  return withDeadline(Promise.resolve().then(call), ms, () => {
+    const error = new Error(`${name} did not answer within ${ms} ms`);
+    error.name = 'TimeoutError';
+    return error;
   });
-  try {
-    return await Promise.race([Promise.resolve().then(call), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Awaits a dependency call; its failure becomes `SERVICE_UNAVAILABLE` (the cause is kept for the event). */

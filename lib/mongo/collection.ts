@@ -7,6 +7,7 @@
  * every runtime piece (Schema, error classes) comes from the app's connection.
  */
 import type { Collection, Connection, Schema } from 'mongoose';
+import { withDeadline } from '../core/deadline';
 import { OptionsError, describeValue } from '../core/errors';
 import type { Logger } from '../core/events';
 
@@ -116,12 +117,7 @@ export class DatabaseTimeoutError extends Error {
  * server died), so this is the bound the router can rely on.
  */
 export function bounded<T>(operation: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeoutError(timeoutMs)), timeoutMs);
-    timer.unref();
-  });
-  return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(operation, timeoutMs, () => new DatabaseTimeoutError(timeoutMs));
 }
 
 /** The server answered and refused (as opposed to: could not be reached). */

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import mongoose, { type Connection } from 'mongoose';
+import mongoose, { Schema, type Connection } from 'mongoose';
 import { startFerretDb } from './ferretdb';
 import { freePort } from './server-process';
 
@@ -132,3 +132,14 @@ async function startOutageProxy(target: string): Promise<RestartableServer> {
   };
   return { uri: proxied.toString(), start, stop, pause, resume, dispose: stop };
 }
+
+/** The users of the suites that run whole apps on Mongo: an address (unique, lowercased) and a bcrypt hash. */
+export interface UserFields {
+  email: string;
+  passwordHash: string;
+}
+
+export const userSchema = new Schema<UserFields>({
+  email: { type: String, lowercase: true, unique: true },
+  passwordHash: String,
+});
